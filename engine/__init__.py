@@ -1,0 +1,26 @@
+"""A declarative workflow-templating engine for ComfyUI: spec + templates + request -> graph.
+
+    spec = load_spec()                       # spec/mappings.yaml, fully checked
+    prepared = spec.prepare(request)         # select + validate; RequestError on bad input
+    rendered = spec.render(prepared, runtime={"job_id": "abc", "random_seed": 7})
+    rendered.graph, rendered.metadata, rendered.outputs
+"""
+
+from .errors import EngineError, RenderError, RequestError, SpecError
+from .loader import load_spec
+from .render import RUNTIME_NAMES, Rendered
+from .requests import Prepared
+from .spec import Spec, Workflow
+
+__all__ = [
+    "EngineError",
+    "Prepared",
+    "RUNTIME_NAMES",
+    "RenderError",
+    "Rendered",
+    "RequestError",
+    "Spec",
+    "SpecError",
+    "Workflow",
+    "load_spec",
+]

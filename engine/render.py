@@ -1,0 +1,132 @@
+"""Render a validated request onto a workflow template as RFC 6902 JSON-patch operations.
+
+Pure: the same workflow, request and runtime values always give the same operations and graph.
+Every write is preceded by a ``test`` of the node's class_type, so a template whose ids moved
+fails loudly with the parameter and node named, never as a silently wrong graph.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import jsonpatch
+from jsonpointer import JsonPointerException
+
+from .errors import RenderError
+from .graph import is_link, pointer
+from .spec import Bypass, Workflow
+
+RUNTIME_NAMES = ("job_id", "random_seed", "input_image")
+"""Values the caller (handler or CLI) supplies per job, visible to spec expressions."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """The result of rendering: the graph to queue, the patch that made it, what to report."""
+
+    workflow: str
+    graph: dict[str, Any]
+    patch: list[dict[str, Any]]
+    metadata: dict[str, Any]
+    outputs: dict[str, str]
+    _workflow: Workflow = field(repr=False, compare=False)
+
+    def parameters_for(self, node_id: str) -> list[str]:
+        """Names of the values written into ``node_id`` (for readable ComfyUI errors)."""
+        return self._workflow.parameters_for(node_id)
+
+
+def context(workflow: Workflow, request: Mapping[str, Any], runtime: Mapping[str, Any]) -> dict[str, Any]:
+    """The names expressions see: request fields, runtime values, then derived values in order."""
+    values = dict(request)
+    values.update((k, v) for k, v in runtime.items() if v is not None)
+    for name, expression in workflow.let:
+        values[name] = expression.evaluate(values)
+    return values
+
+
+def patch_operations(workflow: Workflow, values: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The JSON-patch operations for ``values``, and for each operation what it is for."""
+    ops: list[dict[str, Any]] = []
+    origins: list[str] = []
+    bypassed = {b.node: b for b in workflow.bypass if b.when.evaluate(values)}
+    for param, targets in workflow.targets:
+        if param not in values:
+            continue
+        for target in targets:
+            if target.node in bypassed:
+                continue
+            value = target.value.evaluate(values) if target.value else values[param]
+            origin = f"parameter {param} -> node {target.node} ({target.class_type}) input {target.input}"
+            ops.append({"op": "test", "path": pointer(target.node, "class_type"), "value": target.class_type})
+            ops.append({"op": "replace", "path": pointer(target.node, "inputs", target.input), "value": value})
+            origins += [origin, origin]
+    for op, origin in _bypass_operations(workflow.template, bypassed):
+        ops.append(op)
+        origins.append(origin)
+    return ops, origins
+
+
+def _bypass_operations(template: Mapping[str, Any], bypassed: Mapping[str, Bypass]):
+    """Rewire every consumer of a bypassed node to the node's passed-through input, then remove it."""
+    for consumer_id, consumer in template.items():
+        if consumer_id in bypassed:
+            continue
+        for input_name, value in consumer["inputs"].items():
+            if is_link(value) and value[0] in bypassed:
+                origin = f"bypass node {value[0]} -> rewire node {consumer_id} input {input_name}"
+                path = pointer(consumer_id, "inputs", input_name)
+                yield {"op": "test", "path": path, "value": value}, origin
+                yield {"op": "replace", "path": path, "value": _upstream(template, bypassed, value)}, origin
+    for node_id, bypass in bypassed.items():
+        origin = f"bypass node {node_id} ({bypass.class_type})"
+        yield {"op": "test", "path": pointer(node_id, "class_type"), "value": bypass.class_type}, origin
+        yield {"op": "remove", "path": pointer(node_id)}, origin
+
+
+def _upstream(template: Mapping[str, Any], bypassed: Mapping[str, Bypass], link: list) -> list:
+    """Follow a link back through bypassed nodes to the first node that stays."""
+    while link[0] in bypassed:
+        passed_input = bypassed[link[0]].outputs[link[1]]
+        link = template[link[0]]["inputs"][passed_input]
+    return list(link)
+
+
+def apply(template: Mapping[str, Any], ops: list[dict[str, Any]], origins: list[str]) -> dict[str, Any]:
+    """Apply ``ops`` to a copy of ``template``; a failed guard names the parameter and node."""
+    try:
+        return jsonpatch.apply_patch(template, ops)
+    except (jsonpatch.JsonPatchException, JsonPointerException) as exc:
+        raise RenderError(f"template does not match the mapping: {_failing(template, ops, origins)}: {exc}") from exc
+
+
+def _failing(template: Mapping[str, Any], ops: list[dict[str, Any]], origins: list[str]) -> str:
+    """What the first failing operation was for (replays the patch one operation at a time)."""
+    doc = jsonpatch.apply_patch(template, [])
+    for op, origin in zip(ops, origins):
+        try:
+            doc = jsonpatch.apply_patch(doc, [op], in_place=True)
+        except (jsonpatch.JsonPatchException, JsonPointerException):
+            return origin
+    return "patch"
+
+
+def render(workflow: Workflow, request: Mapping[str, Any], runtime: Mapping[str, Any]) -> Rendered:
+    """Render a validated request (defaults filled) with the caller's runtime values."""
+    unknown = set(runtime) - set(RUNTIME_NAMES)
+    if unknown:
+        raise RenderError(f"unknown runtime value(s) {sorted(unknown)}; known: {list(RUNTIME_NAMES)}")
+    values = context(workflow, request, runtime)
+    ops, origins = patch_operations(workflow, values)
+    graph = apply(workflow.template, ops, origins)
+    metadata = {"workflow": workflow.name}
+    metadata.update((name, values[name]) for name in workflow.report if name in values)
+    return Rendered(
+        workflow=workflow.name,
+        graph=graph,
+        patch=ops,
+        metadata=metadata,
+        outputs={key: ref.node for key, ref in workflow.outputs.items()},
+        _workflow=workflow,
+    )

@@ -1,0 +1,52 @@
+"""Turn a raw job input into a prepared request: select the workflow, validate, fill defaults."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from .errors import RequestError
+from .schema_errors import describe, first_error
+from .spec import Spec, Workflow
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A request that passed validation for ``workflow``, with schema defaults filled in."""
+
+    workflow: str
+    request: dict[str, Any]
+
+
+def select(spec: Spec, request: Mapping[str, Any]) -> Workflow:
+    """The workflow named by ``workflow``, else the one matching the selection keys (with defaults)."""
+    name = request.get("workflow")
+    if name is not None:
+        if name not in spec.workflows:
+            raise RequestError("workflow", f"{name!r} is not one of {sorted(spec.workflows)}")
+        return spec.workflows[name]
+    chosen = {key.name: request.get(key.name, key.default) for key in spec.selection}
+    for workflow in spec.workflows.values():
+        if workflow.select and all(workflow.select[k] == v for k, v in chosen.items()):
+            return workflow
+    for key in spec.selection:
+        allowed = sorted({w.select[key.name] for w in spec.workflows.values() if w.select})
+        if chosen[key.name] not in allowed:
+            raise RequestError(key.name, f"{chosen[key.name]!r} is not one of {allowed}")
+    wanted = ", ".join(f"{k}={v}" for k, v in chosen.items())
+    raise RequestError("workflow", f"no workflow serves {wanted}; name one of {sorted(spec.workflows)}")
+
+
+def prepare(spec: Spec, request: Any) -> Prepared:
+    """Select and validate; raises RequestError naming the field and the rule it broke."""
+    if not isinstance(request, dict):
+        raise RequestError("input", f"must be a JSON object, got {type(request).__name__}")
+    workflow = select(spec, request)
+    error = first_error(workflow.validator.iter_errors(request))
+    if error is not None:
+        path, rule = describe(error, owner=f"workflow {workflow.name}")
+        raise RequestError(path or "input", rule)
+    filled = copy.deepcopy(dict(workflow.defaults))
+    filled.update(request)
+    return Prepared(workflow=workflow.name, request=filled)
