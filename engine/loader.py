@@ -221,6 +221,11 @@ def mapping_problems(workflow: Workflow) -> Iterator[str]:
                 yield problem
             elif target.input not in template[target.node]["inputs"]:
                 yield f"{target.where}: {role}: node {target.node} ({target.class_type}) has no input {target.input!r}"
+            elif is_link(template[target.node]["inputs"][target.input]):
+                yield (
+                    f"{target.where}: {role}: node {target.node} input {target.input!r} is linked to node "
+                    f"{template[target.node]['inputs'][target.input][0]}; writing a value would cut that link"
+                )
     for name in workflow.report:
         if name not in known:
             yield f"workflows.{workflow.name}.report: {name!r} is not a request field, runtime value or derived value"

@@ -1,0 +1,173 @@
+"""Check an API-format graph against ComfyUI's node catalogue (GET /object_info), offline.
+
+Mirrors what ComfyUI's /prompt validation checks (class exists, required inputs, literal types,
+min/max, combo options, link targets and types) so mistakes surface in lint, not on the GPU.
+Model-file combos are checked by the caller-supplied ``model_check`` instead, because their
+options list the files present on one machine.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
+
+from .graph import is_link
+
+DEFAULT_CATALOG = Path(__file__).resolve().parent.parent / "spec" / "object_info.json"
+
+ModelCheck = Callable[[str, str, Any], "str | None"]
+"""(class_type, input name, value) -> a problem, or None; called for empty-option combos."""
+
+_DYNAMIC_COMBO = "COMFY_DYNAMICCOMBO_V3"
+_MATCH_TYPE = "COMFY_MATCHTYPE_V3"
+_AUTOGROW = "COMFY_AUTOGROW_V3"
+_UPLOAD_FLAGS = ("image_upload", "video_upload", "audio_upload")
+"""Combo flags of file inputs (LoadImage.image): their options list one machine's input folder."""
+
+
+def load_catalog(path: Path | str | None = None) -> dict[str, Any]:
+    """Read a saved GET /object_info answer (the project copy by default)."""
+    return json.loads(Path(path or DEFAULT_CATALOG).read_text(encoding="utf-8"))
+
+
+def _declared_inputs(entry: Mapping[str, Any]) -> tuple[dict[str, list], set[str]]:
+    """All declared inputs by name, and the names that are required."""
+    sections = entry.get("input", {})
+    required = dict(sections.get("required", {}))
+    declared = {**sections.get("optional", {}), **required}
+    return declared, set(required)
+
+
+def _options(spec: list) -> list | None:
+    """The allowed values of a combo input, or None when the input is not a combo."""
+    kind = spec[0]
+    if isinstance(kind, list):
+        return kind
+    if kind == "COMBO":
+        return list(spec[1].get("options", [])) if len(spec) > 1 else []
+    return None
+
+
+def _accepted_link_types(spec: list) -> set[str] | None:
+    """Types a link into this input may carry; None means any type."""
+    kind = spec[0]
+    opts = spec[1] if len(spec) > 1 and isinstance(spec[1], dict) else {}
+    if kind == _MATCH_TYPE:
+        allowed = opts.get("template", {}).get("allowed_types", "*")
+        return None if allowed == "*" else set(allowed.split(","))
+    if isinstance(kind, list) or kind == "COMBO":
+        return {"COMBO"}
+    if kind == "*" or kind == _AUTOGROW:
+        return None
+    return set(kind.split(","))
+
+
+def _literal_problem(kind: Any, opts: Mapping[str, Any], value: Any) -> str | None:
+    """Why a literal value does not fit a widget input, or None."""
+    if isinstance(value, dict) and set(value) == {"__value__"}:
+        return None
+    if kind == "INT" and (not isinstance(value, int) or isinstance(value, bool)):
+        return f"expects an integer, got {value!r}"
+    if kind == "FLOAT" and (not isinstance(value, (int, float)) or isinstance(value, bool)):
+        return f"expects a number, got {value!r}"
+    if kind == "STRING" and not isinstance(value, str):
+        return f"expects a string, got {value!r}"
+    if kind == "BOOLEAN" and not isinstance(value, bool):
+        return f"expects a JSON boolean, got {value!r}"
+    if kind in ("INT", "FLOAT"):
+        if "min" in opts and value < opts["min"]:
+            return f"value {value} is smaller than min {opts['min']}"
+        if "max" in opts and value > opts["max"]:
+            return f"value {value} is bigger than max {opts['max']}"
+    if kind not in ("INT", "FLOAT", "STRING", "BOOLEAN"):
+        return f"expects a link to a {kind} output, got the literal {value!r}"
+    return None
+
+
+def _input_problems(
+    graph: Mapping[str, Any],
+    catalog: Mapping[str, Any],
+    class_type: str,
+    name: str,
+    spec: list,
+    value: Any,
+    model_check: ModelCheck,
+) -> Iterator[str]:
+    """Problems with one input value (a link or a literal) against its declaration."""
+    if is_link(value):
+        source = graph.get(value[0])
+        if source is None:
+            yield f"input {name!r} links to node {value[0]}, which is not in the graph"
+            return
+        outputs = catalog.get(source["class_type"], {}).get("output", [])
+        if not 0 <= value[1] < len(outputs):
+            yield f"input {name!r} links to output {value[1]} of node {value[0]}, which has {len(outputs)} output(s)"
+            return
+        accepted = _accepted_link_types(spec)
+        out_type = outputs[value[1]]
+        if accepted is not None and out_type != "*" and out_type not in accepted and not isinstance(out_type, list):
+            yield f"input {name!r} expects {'/'.join(sorted(accepted))} but node {value[0]} output {value[1]} is {out_type}"
+        return
+    options = _options(spec)
+    opts = spec[1] if len(spec) > 1 and isinstance(spec[1], dict) else {}
+    if options is not None and any(opts.get(k) for k in _UPLOAD_FLAGS):
+        if not isinstance(value, str) or not value:
+            yield f"input {name!r} expects an uploaded file name, got {value!r}"
+        return
+    if options is not None:
+        if not options:
+            problem = model_check(class_type, name, value)
+            if problem:
+                yield f"input {name!r}: {problem}"
+        elif value not in options:
+            yield f"input {name!r}: value {value!r} is not one of {options}"
+        return
+    problem = _literal_problem(spec[0], opts, value)
+    if problem:
+        yield f"input {name!r} {problem}"
+
+
+def node_problems(
+    graph: Mapping[str, Any], catalog: Mapping[str, Any], node_id: str, model_check: ModelCheck
+) -> Iterator[str]:
+    """Problems of one node, each prefixed with the node id and class."""
+    node = graph[node_id]
+    class_type = node["class_type"]
+    entry = catalog.get(class_type)
+    prefix = f"node {node_id} ({class_type})"
+    if entry is None:
+        yield f"{prefix}: class is not in the node catalogue (a custom node, or a typo?)"
+        return
+    declared, required = _declared_inputs(entry)
+    inputs = node["inputs"]
+    expected = dict(declared)
+    for name, spec in declared.items():
+        if spec[0] == _DYNAMIC_COMBO and name in inputs:
+            chosen = next((o for o in spec[1].get("options", []) if o.get("key") == inputs[name]), None)
+            if chosen is None:
+                keys = [o.get("key") for o in spec[1].get("options", [])]
+                yield f"{prefix}: input {name!r}: value {inputs[name]!r} is not one of {keys}"
+                continue
+            sub_declared, sub_required = _declared_inputs(chosen)
+            expected.update({f"{name}.{sub}": s for sub, s in sub_declared.items()})
+            required |= {f"{name}.{sub}" for sub in sub_required}
+    for name in sorted(required - set(inputs)):
+        yield f"{prefix}: required input {name!r} is missing"
+    for name, value in inputs.items():
+        spec = expected.get(name)
+        if spec is None:
+            yield f"{prefix}: input {name!r} is not an input of {class_type}"
+        elif spec[0] == _DYNAMIC_COMBO and not is_link(value):
+            continue
+        else:
+            for problem in _input_problems(graph, catalog, class_type, name, spec, value, model_check):
+                yield f"{prefix}: {problem}"
+
+
+def graph_problems(graph: Mapping[str, Any], catalog: Mapping[str, Any], model_check: ModelCheck) -> Iterator[str]:
+    """Every problem ComfyUI's validation (or the model manifest) would find in ``graph``."""
+    for node_id in graph:
+        yield from node_problems(graph, catalog, node_id, model_check)
+    if not any(catalog.get(n["class_type"], {}).get("output_node") for n in graph.values()):
+        yield "the graph has no output node (SaveVideo, PreviewAny, ...): ComfyUI would refuse it"

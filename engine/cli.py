@@ -1,0 +1,157 @@
+"""Command line: ``python -m engine render|lint|schema|workflows|golden ...``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import sys
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from .catalog import load_catalog
+from .errors import EngineError
+from .loader import load_spec
+
+RANDOM_SEED_LIMIT = 2**53
+"""Random seeds stay below 2**53 so JavaScript callers can send them back exactly."""
+
+
+def _read_request(source: str) -> Any:
+    text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise EngineError(f"request: not valid JSON: {exc}") from exc
+
+
+def _dump(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    """Print the patched graph (or the patch) for one request."""
+    spec = load_spec(args.spec)
+    request = _read_request(args.request)
+    if isinstance(request, dict) and set(request) == {"input"}:
+        request = request["input"]
+    runtime = {
+        "job_id": args.job_id,
+        "random_seed": secrets.randbelow(RANDOM_SEED_LIMIT),
+        "input_image": args.input_image,
+    }
+    rendered = spec.render(spec.prepare(request), runtime)
+    _dump(rendered.patch if args.patch else rendered.graph)
+    print(json.dumps(rendered.metadata), file=sys.stderr)
+    return 0
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    """Print one line per problem; exit 1 if there is any."""
+    from .lint import lint
+
+    problems = lint(load_catalog(args.object_info), args.spec, args.models)
+    for line in problems:
+        print(line)
+    if problems:
+        print(f"{len(problems)} problem(s)", file=sys.stderr)
+        return 1
+    print("ok: spec, templates, examples and model manifest are consistent", file=sys.stderr)
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Print a workflow's request JSON Schema (or all of them by name)."""
+    spec = load_spec(args.spec)
+    if args.workflow is None:
+        _dump({name: dict(w.schema) for name, w in spec.workflows.items()})
+        return 0
+    if args.workflow not in spec.workflows:
+        raise EngineError(f"workflow: {args.workflow!r} is not one of {sorted(spec.workflows)}")
+    _dump(dict(spec.workflows[args.workflow].schema))
+    return 0
+
+
+def _describe_parameter(name: str, schema: dict[str, Any]) -> str:
+    rule = schema.get("type", "")
+    if "enum" in schema:
+        rule = "one of " + ", ".join(map(str, schema["enum"]))
+    elif "const" in schema:
+        rule = f"= {schema['const']}"
+    bounds = [f"{op} {schema[key]}" for key, op in (("minimum", ">="), ("maximum", "<=")) if key in schema]
+    if bounds:
+        rule += " " + ", ".join(bounds)
+    default = f" (default {schema['default']})" if "default" in schema else ""
+    return f"    {name}: {rule}{default}. {schema.get('description', '')}".rstrip()
+
+
+def cmd_workflows(args: argparse.Namespace) -> int:
+    """List workflows, how to select them and their parameters."""
+    spec = load_spec(args.spec)
+    for workflow in spec.workflows.values():
+        select = " ".join(f"{k}={v}" for k, v in workflow.select.items())
+        print(f"{workflow.name}" + (f"  ({select})" if select else ""))
+        print(f"  {workflow.description}")
+        required = set(workflow.schema.get("required", []))
+        for name, schema in workflow.parameters.items():
+            line = _describe_parameter(name, schema)
+            print(line + ("  [required]" if name in required else ""))
+    return 0
+
+
+def cmd_golden(args: argparse.Namespace) -> int:
+    """Regenerate the golden files (or, with --check, list those that differ)."""
+    from .golden import check, regenerate
+
+    spec = load_spec(args.spec)
+    if args.check:
+        stale = check(spec, Path(args.dir))
+        for line in stale:
+            print(line)
+        return 1 if stale else 0
+    for path in regenerate(spec, Path(args.dir)):
+        print(f"wrote {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, with one sub-command per job."""
+    parser = argparse.ArgumentParser(prog="python -m engine", description=__doc__)
+    parser.add_argument("--spec", help="spec file (default: spec/mappings.yaml)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    render = sub.add_parser("render", help="render a request to a ComfyUI API graph")
+    render.add_argument("--request", required=True, help="JSON file with the job input ('-' reads stdin)")
+    render.add_argument("--patch", action="store_true", help="print the JSON-patch operations instead of the graph")
+    render.add_argument("--job-id", default="cli", help="job id used in output file names (default: cli)")
+    render.add_argument("--input-image", default="input.png", help="uploaded image name for i2v (default: input.png)")
+    render.set_defaults(func=cmd_render)
+
+    lint = sub.add_parser("lint", help="check spec, templates and examples against the node catalogue")
+    lint.add_argument("--object-info", help="a saved GET /object_info answer (default: spec/object_info.json)")
+    lint.add_argument("--models", help="model manifest (default: spec/models.yaml)")
+    lint.set_defaults(func=cmd_lint)
+
+    schema = sub.add_parser("schema", help="print the request JSON Schema")
+    schema.add_argument("workflow", nargs="?", help="workflow name (default: all)")
+    schema.set_defaults(func=cmd_schema)
+
+    workflows = sub.add_parser("workflows", help="list workflows and their parameters")
+    workflows.set_defaults(func=cmd_workflows)
+
+    golden = sub.add_parser("golden", help="regenerate golden files from tests/golden/cases.yaml")
+    golden.add_argument("--check", action="store_true", help="only report golden files that differ")
+    golden.add_argument("--dir", default="tests/golden", help="golden directory (default: tests/golden)")
+    golden.set_defaults(func=cmd_golden)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; an engine error prints one line on stderr and exits 1."""
+    args = build_parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return handler(args)
+    except EngineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,98 @@
+"""Data classes for the spec's shapes: what spec/mappings.yaml says, resolved and compiled."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
+
+from jsonschema.protocols import Validator
+
+from .expressions import Expression
+
+if TYPE_CHECKING:
+    from .render import Rendered
+    from .requests import Prepared
+
+
+@dataclass(frozen=True)
+class NodeRef:
+    """A node of the template, with the class_type it must have."""
+
+    node: str
+    class_type: str
+    where: str
+
+
+@dataclass(frozen=True)
+class Target(NodeRef):
+    """One node input a value is written to; ``value`` overrides the named value when set."""
+
+    input: str
+    value: Expression | None = None
+
+
+@dataclass(frozen=True)
+class Bypass(NodeRef):
+    """A node removed from the graph when ``when`` holds; its outputs are rewired to inputs."""
+
+    when: Expression
+    outputs: Mapping[int, str]
+
+
+@dataclass(frozen=True)
+class SelectionKey:
+    """A request field that selects a workflow when ``workflow`` is absent."""
+
+    name: str
+    default: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """One servable workflow: its template graph, request schema and mapping."""
+
+    name: str
+    description: str
+    template_file: Path
+    template: dict[str, Any] = field(repr=False)
+    select: Mapping[str, str]
+    schema: Mapping[str, Any] = field(repr=False)
+    validator: Validator = field(repr=False)
+    defaults: Mapping[str, Any]
+    let: tuple[tuple[str, Expression], ...]
+    targets: tuple[tuple[str, tuple[Target, ...]], ...]
+    bypass: tuple[Bypass, ...]
+    outputs: Mapping[str, NodeRef]
+    report: tuple[str, ...]
+
+    def parameters_for(self, node_id: str) -> list[str]:
+        """Names of the values this workflow writes into ``node_id`` (for readable ComfyUI errors)."""
+        return [name for name, targets in self.targets if any(t.node == node_id for t in targets)]
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """The request parameters the schema declares, by name."""
+        return dict(self.schema.get("properties", {}))
+
+
+@dataclass(frozen=True)
+class Spec:
+    """The whole loaded spec: every workflow and how requests select one."""
+
+    path: Path
+    workflows: Mapping[str, Workflow]
+    selection: tuple[SelectionKey, ...]
+
+    def prepare(self, request: Any) -> "Prepared":
+        """Select the workflow and validate the request; raises RequestError."""
+        from .requests import prepare
+
+        return prepare(self, request)
+
+    def render(self, prepared: "Prepared", runtime: Mapping[str, Any] | None = None) -> "Rendered":
+        """Render a prepared request onto its workflow's template; raises RenderError."""
+        from .render import render
+
+        return render(self.workflows[prepared.workflow], prepared.request, runtime or {})
