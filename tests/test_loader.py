@@ -1,0 +1,134 @@
+"""Loading the spec: meta-schema errors name the YAML path; mappings are checked against templates."""
+
+import json
+import textwrap
+
+import pytest
+
+from engine import SpecError, load_spec
+
+TEMPLATE = {
+    "1": {"inputs": {"width": 64, "height": 64, "batch_size": 1, "color": 0}, "class_type": "EmptyImage", "_meta": {"title": "Canvas"}},
+    "2": {"inputs": {"images": ["1", 0], "fps": 24.0}, "class_type": "CreateVideo", "_meta": {"title": "Create Video"}},
+    "3": {"inputs": {"video": ["2", 0], "filename_prefix": "x", "format": "auto", "codec": "auto"}, "class_type": "SaveVideo", "_meta": {"title": "Save Video"}},
+}
+
+SPEC = """
+version: 1
+workflows:
+  tiny:
+    template: tiny.json
+    schema:
+      type: object
+      additionalProperties: false
+      properties:
+        width: {type: integer, default: 64}
+    targets:
+      width:
+        - {node: "1", class_type: EmptyImage, input: width}
+    outputs:
+      video: {node: "3", class_type: SaveVideo}
+"""
+
+
+def write_spec(tmp_path, text=SPEC, template=None):
+    """A spec directory with one template; returns (spec path, templates dir)."""
+    (tmp_path / "tiny.json").write_text(json.dumps(template or TEMPLATE))
+    path = tmp_path / "mappings.yaml"
+    path.write_text(textwrap.dedent(text))
+    return path, tmp_path
+
+
+def load(tmp_path, text=SPEC, template=None):
+    path, templates = write_spec(tmp_path, text, template)
+    return load_spec(path, templates)
+
+
+def problems(tmp_path, text=SPEC, template=None):
+    with pytest.raises(SpecError) as info:
+        load(tmp_path, text, template)
+    return info.value.problems
+
+
+def test_shipped_spec_loads():
+    assert {"smoke"} <= set(load_spec().workflows)
+
+
+def test_minimal_spec_loads(tmp_path):
+    assert load(tmp_path).workflows["tiny"].outputs["video"].node == "3"
+
+
+def test_meta_schema_error_names_the_yaml_path(tmp_path):
+    text = SPEC.replace("input: width}", "inputt: width}")
+    assert any(p.startswith("mappings.yaml: workflows.tiny.targets.width[0]") for p in problems(tmp_path, text))
+
+
+def test_yaml_syntax_error_is_one_line(tmp_path):
+    (line,) = problems(tmp_path, "version: 1\nworkflows: [\n")
+    assert "invalid YAML" in line and "\n" not in line
+
+
+def test_moved_node_id_names_parameter_node_and_class(tmp_path):
+    text = SPEC.replace('node: "1"', 'node: "2"')
+    assert problems(tmp_path, text) == [
+        "workflows.tiny.targets.width[0]: parameter width: node 2 is a CreateVideo, expected a EmptyImage"
+    ]
+
+
+def test_missing_node_is_reported(tmp_path):
+    text = SPEC.replace('node: "1"', 'node: "99"')
+    assert problems(tmp_path, text) == [
+        "workflows.tiny.targets.width[0]: parameter width: node 99 is not in the template (expected a EmptyImage)"
+    ]
+
+
+def test_unknown_input_is_reported(tmp_path):
+    text = SPEC.replace("input: width", "input: widht")
+    assert "has no input 'widht'" in problems(tmp_path, text)[0]
+
+
+def test_writing_into_a_linked_input_is_reported(tmp_path):
+    text = SPEC.replace('{node: "1", class_type: EmptyImage, input: width}', '{node: "2", class_type: CreateVideo, input: images}')
+    assert "is linked to node 1; writing a value would cut that link" in problems(tmp_path, text)[0]
+
+
+def test_target_name_must_be_a_known_value(tmp_path):
+    text = SPEC.replace("      width:\n        - {node", "      widht:\n        - {node")
+    assert "'widht' is not a request field, runtime value or derived (let) value" in problems(tmp_path, text)[0]
+
+
+def test_node_by_title_resolves(tmp_path):
+    text = SPEC.replace('node: "1"', "node: {title: Canvas}")
+    assert load(tmp_path, text).workflows["tiny"].targets[0][1][0].node == "1"
+
+
+def test_missing_title_is_reported(tmp_path):
+    text = SPEC.replace('node: "1"', "node: {title: Nope}")
+    assert "no node has the title 'Nope'" in problems(tmp_path, text)[0]
+
+
+def test_ambiguous_title_is_reported(tmp_path):
+    template = json.loads(json.dumps(TEMPLATE))
+    template["2"]["_meta"]["title"] = "Canvas"
+    text = SPEC.replace('node: "1"', "node: {title: Canvas}")
+    assert "2 nodes (1, 2) have the title 'Canvas'" in problems(tmp_path, text, template)[0]
+
+
+def test_schema_must_reject_unknown_fields(tmp_path):
+    text = SPEC.replace("      additionalProperties: false\n", "")
+    assert "additionalProperties: false" in problems(tmp_path, text)[0]
+
+
+def test_invalid_json_schema_is_reported(tmp_path):
+    text = SPEC.replace("type: integer", "type: integr")
+    assert "not a valid JSON Schema" in problems(tmp_path, text)[0]
+
+
+def test_all_problems_are_collected(tmp_path):
+    text = SPEC.replace('node: "1"', 'node: "99"').replace('node: "3"', 'node: "98"')
+    assert len(problems(tmp_path, text)) == 2
+
+
+def test_bypass_of_consumed_output_needs_a_passthrough(tmp_path):
+    text = SPEC + '    bypass:\n      - {node: "2", class_type: CreateVideo, when: "false"}\n'
+    assert "output 0 of node 2 feeds node 3 input 'video'; say which input replaces it" in problems(tmp_path, text)[0]
