@@ -31,9 +31,8 @@ def load_catalog(path: Path | str | None = None) -> dict[str, Any]:
     return json.loads(Path(path or DEFAULT_CATALOG).read_text(encoding="utf-8"))
 
 
-def _declared_inputs(entry: Mapping[str, Any]) -> tuple[dict[str, list], set[str]]:
-    """All declared inputs by name, and the names that are required."""
-    sections = entry.get("input", {})
+def _declared_inputs(sections: Mapping[str, Any]) -> tuple[dict[str, list], set[str]]:
+    """All declared inputs of an ``input`` section by name, and the names that are required."""
     required = dict(sections.get("required", {}))
     declared = {**sections.get("optional", {}), **required}
     return declared, set(required)
@@ -61,6 +60,23 @@ def _accepted_link_types(spec: list) -> set[str] | None:
     if kind == "*" or kind == _AUTOGROW:
         return None
     return set(kind.split(","))
+
+
+def output_type(graph: Mapping[str, Any], catalog: Mapping[str, Any], link: list, depth: int = 0) -> Any:
+    """The type a link carries; a match-type output takes the type of the input it matches."""
+    source = graph[link[0]]
+    entry = catalog[source["class_type"]]
+    declared = entry["output"][link[1]]
+    matches = entry.get("output_matchtypes") or []
+    if declared != _MATCH_TYPE or link[1] >= len(matches) or depth > len(graph):
+        return declared
+    for name, spec in _declared_inputs(entry.get("input", {}))[0].items():
+        template = spec[1].get("template", {}) if len(spec) > 1 and isinstance(spec[1], dict) else {}
+        upstream = source["inputs"].get(name)
+        if spec[0] == _MATCH_TYPE and template.get("template_id") == matches[link[1]] and is_link(upstream):
+            if upstream[0] in graph and upstream[0] != link[0] and graph[upstream[0]]["class_type"] in catalog:
+                return output_type(graph, catalog, upstream, depth + 1)
+    return "*"
 
 
 def _literal_problem(kind: Any, opts: Mapping[str, Any], value: Any) -> str | None:
@@ -105,7 +121,7 @@ def _input_problems(
             yield f"input {name!r} links to output {value[1]} of node {value[0]}, which has {len(outputs)} output(s)"
             return
         accepted = _accepted_link_types(spec)
-        out_type = outputs[value[1]]
+        out_type = output_type(graph, catalog, value)
         if accepted is not None and out_type != "*" and out_type not in accepted and not isinstance(out_type, list):
             yield f"input {name!r} expects {'/'.join(sorted(accepted))} but node {value[0]} output {value[1]} is {out_type}"
         return
@@ -139,7 +155,7 @@ def node_problems(
     if entry is None:
         yield f"{prefix}: class is not in the node catalogue (a custom node, or a typo?)"
         return
-    declared, required = _declared_inputs(entry)
+    declared, required = _declared_inputs(entry.get("input", {}))
     inputs = node["inputs"]
     expected = dict(declared)
     for name, spec in declared.items():
@@ -149,7 +165,7 @@ def node_problems(
                 keys = [o.get("key") for o in spec[1].get("options", [])]
                 yield f"{prefix}: input {name!r}: value {inputs[name]!r} is not one of {keys}"
                 continue
-            sub_declared, sub_required = _declared_inputs(chosen)
+            sub_declared, sub_required = _declared_inputs(chosen.get("inputs", {}))
             expected.update({f"{name}.{sub}": s for sub, s in sub_declared.items()})
             required |= {f"{name}.{sub}" for sub in sub_required}
     for name in sorted(required - set(inputs)):
