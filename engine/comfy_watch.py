@@ -1,0 +1,201 @@
+"""Wait for one prompt over ComfyUI's websocket: deadline, reconnect after an HTTP probe, /history fallback."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+import websocket
+
+from .comfy_client import ComfyClient
+from .worker_errors import ComfyFailed, ComfyUnreachable, JobTimeout
+
+log = logging.getLogger("worker.watch")
+
+EventCallback = Callable[[str, Mapping[str, Any]], None]
+VIDEO_KEYS = ("images", "gifs", "videos")
+_VIDEO_SUFFIXES = (".mp4", ".webm", ".mov", ".mkv", ".gif", ".webp")
+
+
+@dataclass
+class Completion:
+    """A finished prompt: its /history entry and when it started/finished (time.monotonic)."""
+
+    entry: dict
+    started_at: float | None
+    finished_at: float
+
+
+def check_history_status(entry: Mapping[str, Any]) -> None:
+    """Raise ComfyFailed when the history entry says the prompt failed or was interrupted."""
+    status = entry.get("status") or {}
+    if status.get("status_str", "success") == "success":
+        return
+    for kind, data in reversed(status.get("messages") or []):
+        node = f"node {data.get('node_id')} ({data.get('node_type')})"
+        if kind == "execution_error":
+            exc_type = str(data.get("exception_type") or "").rsplit(".", 1)[-1]
+            message = " ".join(str(data.get("exception_message") or "").split())
+            detail = f"{exc_type}: {message}" if exc_type else message
+            raise ComfyFailed(f"ComfyUI failed in {node}: {detail}")
+        if kind == "execution_interrupted":
+            raise ComfyFailed(f"ComfyUI interrupted the job at {node} (an /interrupt was sent to ComfyUI)")
+    raise ComfyFailed(f"ComfyUI reported the job as {status.get('status_str')!r} without a reason")
+
+
+def find_video(entry: Mapping[str, Any], node_id: str, class_type: str | None = None) -> dict:
+    """The output node's video file ({filename, subfolder, type}) from a history entry."""
+    output = (entry.get("outputs") or {}).get(node_id) or {}
+    for key in VIDEO_KEYS:
+        for item in output.get(key) or []:
+            if isinstance(item, dict) and str(item.get("filename", "")).lower().endswith(_VIDEO_SUFFIXES):
+                return item
+    label = f"node {node_id} ({class_type})" if class_type else f"node {node_id}"
+    raise ComfyFailed(f"ComfyUI finished but {label} reported no video output")
+
+
+class PromptWatcher:
+    """One job's websocket: connect before queueing, then wait() for the prompt to finish."""
+
+    def __init__(self, client: ComfyClient, client_id: str, *, poll_interval: float = 2.0,
+                 interrupt_grace: float = 10.0, on_event: EventCallback | None = None,
+                 on_idle: Callable[[], None] | None = None,
+                 connect: Callable[..., websocket.WebSocket] = websocket.create_connection):
+        self.client = client
+        self.client_id = client_id
+        self.poll_interval = poll_interval
+        self.interrupt_grace = interrupt_grace
+        self.on_event = on_event
+        self.on_idle = on_idle
+        self._connect = connect
+        self.ws: websocket.WebSocket | None = None
+        self.reconnects = 0
+        self.last_node: str | None = None
+        self.started_at: float | None = None
+
+    def connect(self) -> None:
+        """Open the websocket for this client id; ComfyUnreachable if ComfyUI does not answer."""
+        try:
+            self.ws = self._connect(self.client.ws_url(self.client_id), timeout=self.client.timeout,
+                                    enable_multithread=False)
+        except (websocket.WebSocketException, OSError) as err:
+            self.ws = None
+            raise ComfyUnreachable(f"ComfyUI is not reachable at {self.client.base_url}: websocket: {err}") from None
+
+    def close(self) -> None:
+        """Close the websocket (safe to call twice)."""
+        if self.ws is not None:
+            try:
+                self.ws.close(timeout=0.2)
+            except (websocket.WebSocketException, OSError):
+                pass
+            self.ws = None
+
+    def __enter__(self) -> "PromptWatcher":
+        self.connect()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _on_drop(self, reason: object) -> None:
+        """The websocket broke: if ComfyUI's HTTP is dead, fail at once; otherwise reconnect (or poll)."""
+        self.close()
+        log.warning("websocket to ComfyUI dropped (%s); probing %s", reason, self.client.base_url)
+        try:
+            self.client.system_stats()
+        except ComfyUnreachable as err:
+            raise ComfyUnreachable(f"ComfyUI at {self.client.base_url} died during the job "
+                                   f"(websocket dropped, then: {str(err).rsplit(': ', 1)[-1]})") from None
+        self.reconnects += 1
+        try:
+            self.connect()
+        except ComfyUnreachable:
+            log.warning("websocket reconnect failed; following the job through /history only")
+
+    def _finished(self, prompt_id: str) -> Completion | None:
+        """Check /history (covers completions missed while disconnected); raise if the prompt failed."""
+        entry = self.client.history(prompt_id)
+        if entry is None:
+            return None
+        check_history_status(entry)
+        return Completion(entry, self.started_at, time.monotonic())
+
+    def _handle(self, prompt_id: str, frame: str) -> bool:
+        """Process one text frame; True when it is this prompt's completion (executing with node null)."""
+        try:
+            message = json.loads(frame)
+        except ValueError:
+            return False
+        event, data = message.get("type"), message.get("data") or {}
+        if not isinstance(data, dict) or data.get("prompt_id") != prompt_id:
+            return False
+        if event == "execution_start":
+            self.started_at = time.monotonic()
+        if event == "executing":
+            if data.get("node") is None:
+                return True
+            self.last_node = str(data["node"])
+        if self.on_event is not None:
+            self.on_event(event, data)
+        return False
+
+    def _timeout(self, prompt_id: str, timeout_s: float, describe: Callable[[str], str]) -> JobTimeout:
+        """Deadline passed: interrupt and unqueue the prompt, wait briefly for ComfyUI to let go of it."""
+        where = f" while ComfyUI was running {describe(self.last_node)}" if self.last_node else ""
+        message = f"the job ran past its {timeout_s:g} s deadline (JOB_TIMEOUT_S){where}; it was interrupted"
+        self.client.interrupt(prompt_id)
+        self.client.delete_from_queue([prompt_id])
+        stop_by = time.monotonic() + self.interrupt_grace
+        while time.monotonic() < stop_by:
+            if not self.client.in_queue(prompt_id):
+                return JobTimeout(message)
+            time.sleep(min(0.1, self.interrupt_grace))
+        return JobTimeout(f"{message}, but ComfyUI did not stop within {self.interrupt_grace:g} s "
+                          "(INTERRUPT_GRACE_S); this worker will be replaced", refresh_worker=True)
+
+    def wait(self, prompt_id: str, deadline: float, *, timeout_s: float,
+             describe: Callable[[str], str] = lambda node: f"node {node}") -> Completion:
+        """Block until the prompt finishes (Completion) or fails (ComfyFailed / JobTimeout / ComfyUnreachable)."""
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise self._timeout(prompt_id, timeout_s, describe)
+            if self.ws is None:
+                time.sleep(min(self.poll_interval, remaining))
+                done = self._finished(prompt_id)
+                if done is not None:
+                    return done
+                self._on_drop("not connected")
+                continue
+            self.ws.settimeout(min(self.poll_interval, remaining))
+            try:
+                opcode, payload = self.ws.recv_data()
+            except websocket.WebSocketTimeoutException:
+                if self.on_idle is not None:
+                    self.on_idle()
+                done = self._finished(prompt_id)
+                if done is not None:
+                    return done
+                continue
+            except (websocket.WebSocketException, OSError) as err:
+                self._on_drop(err or type(err).__name__)
+                done = self._finished(prompt_id)
+                if done is not None:
+                    return done
+                continue
+            if opcode == websocket.ABNF.OPCODE_CLOSE:
+                self._on_drop("closed by ComfyUI")
+                done = self._finished(prompt_id)
+                if done is not None:
+                    return done
+                continue
+            if opcode != websocket.ABNF.OPCODE_TEXT:
+                continue
+            if self._handle(prompt_id, payload.decode("utf-8", "replace")):
+                done = self._finished(prompt_id)
+                if done is not None:
+                    return done
