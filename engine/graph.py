@@ -12,6 +12,9 @@ def is_link(value: Any) -> bool:
     return isinstance(value, list) and len(value) == 2 and isinstance(value[0], str) and isinstance(value[1], int)
 
 
-def pointer(*parts: str) -> str:
-    """A JSON pointer to ``parts``, escaped (node ids may hold any character)."""
-    return JsonPointer.from_parts(parts).path
+def pointer(*parts: str) -> JsonPointer:
+    """A parsed JSON pointer to ``parts`` (node ids may hold any character; they are escaped).
+
+    Patch operations carry these objects so jsonpatch does not re-parse paths on every render.
+    """
+    return JsonPointer.from_parts(parts)

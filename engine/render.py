@@ -27,10 +27,15 @@ class Rendered:
 
     workflow: str
     graph: dict[str, Any]
-    patch: list[dict[str, Any]]
+    operations: list[dict[str, Any]] = field(repr=False)
     metadata: dict[str, Any]
     outputs: dict[str, str]
     _workflow: Workflow = field(repr=False, compare=False)
+
+    @property
+    def patch(self) -> list[dict[str, Any]]:
+        """The RFC 6902 patch as JSON (string paths), for review, golden files and ``--patch``."""
+        return [{**op, "path": op["path"].path} for op in self.operations]
 
     def parameters_for(self, node_id: str) -> list[str]:
         """Names of the values written into ``node_id`` (for readable ComfyUI errors)."""
@@ -59,8 +64,8 @@ def patch_operations(workflow: Workflow, values: Mapping[str, Any]) -> tuple[lis
                 continue
             value = target.value.evaluate(values) if target.value else values[param]
             origin = f"parameter {param} -> node {target.node} ({target.class_type}) input {target.input}"
-            ops.append({"op": "test", "path": pointer(target.node, "class_type"), "value": target.class_type})
-            ops.append({"op": "replace", "path": pointer(target.node, "inputs", target.input), "value": value})
+            ops.append({"op": "test", "path": target.class_pointer, "value": target.class_type})
+            ops.append({"op": "replace", "path": target.input_pointer, "value": value})
             origins += [origin, origin]
     for op, origin in _bypass_operations(workflow.template, bypassed):
         ops.append(op)
@@ -81,7 +86,7 @@ def _bypass_operations(template: Mapping[str, Any], bypassed: Mapping[str, Bypas
                 yield {"op": "replace", "path": path, "value": _upstream(template, bypassed, value)}, origin
     for node_id, bypass in bypassed.items():
         origin = f"bypass node {node_id} ({bypass.class_type})"
-        yield {"op": "test", "path": pointer(node_id, "class_type"), "value": bypass.class_type}, origin
+        yield {"op": "test", "path": bypass.class_pointer, "value": bypass.class_type}, origin
         yield {"op": "remove", "path": pointer(node_id)}, origin
 
 
@@ -96,7 +101,7 @@ def _upstream(template: Mapping[str, Any], bypassed: Mapping[str, Bypass], link:
 def apply(template: Mapping[str, Any], ops: list[dict[str, Any]], origins: list[str]) -> dict[str, Any]:
     """Apply ``ops`` to a copy of ``template``; a failed guard names the parameter and node."""
     try:
-        return jsonpatch.apply_patch(template, ops)
+        return jsonpatch.JsonPatch(ops).apply(template)
     except (jsonpatch.JsonPatchException, JsonPointerException) as exc:
         raise RenderError(f"template does not match the mapping: {_failing(template, ops, origins)}: {exc}") from exc
 
@@ -125,7 +130,7 @@ def render(workflow: Workflow, request: Mapping[str, Any], runtime: Mapping[str,
     return Rendered(
         workflow=workflow.name,
         graph=graph,
-        patch=ops,
+        operations=ops,
         metadata=metadata,
         outputs={key: ref.node for key, ref in workflow.outputs.items()},
         _workflow=workflow,

@@ -47,6 +47,6 @@ def prepare(spec: Spec, request: Any) -> Prepared:
     if error is not None:
         path, rule = describe(error, owner=f"workflow {workflow.name}")
         raise RequestError(path or "input", rule)
-    filled = copy.deepcopy(dict(workflow.defaults))
+    filled = {k: copy.deepcopy(v) if isinstance(v, (dict, list)) else v for k, v in workflow.defaults.items()}
     filled.update(request)
     return Prepared(workflow=workflow.name, request=filled)

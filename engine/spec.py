@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
+from jsonpointer import JsonPointer
 from jsonschema.protocols import Validator
 
 from .expressions import Expression
+from .graph import pointer
 
 if TYPE_CHECKING:
     from .render import Rendered
@@ -23,6 +26,11 @@ class NodeRef:
     class_type: str
     where: str
 
+    @cached_property
+    def class_pointer(self) -> JsonPointer:
+        """Pointer to the node's class_type, which every write to the node tests first."""
+        return pointer(self.node, "class_type")
+
 
 @dataclass(frozen=True)
 class Target(NodeRef):
@@ -30,6 +38,11 @@ class Target(NodeRef):
 
     input: str
     value: Expression | None = None
+
+    @cached_property
+    def input_pointer(self) -> JsonPointer:
+        """Pointer to the input this target writes."""
+        return pointer(self.node, "inputs", self.input)
 
 
 @dataclass(frozen=True)
