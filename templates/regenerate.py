@@ -1,0 +1,85 @@
+"""Regenerate the API templates from the official UI workflows, as recorded in templates/sources.yaml.
+
+Run from the repository root:
+
+    python templates/regenerate.py           # write the templates
+    python templates/regenerate.py --check   # exit 1, listing templates that differ from disk
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from engine.importer import convert, dumps  # noqa: E402
+
+RECIPE = ROOT / "templates" / "sources.yaml"
+
+
+def load_recipe(path: Path = RECIPE) -> dict[str, Any]:
+    """The parsed sources.yaml."""
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def ordered_catalog(catalog: Mapping[str, Any], orders: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of the catalogue with dynamic-combo sub-inputs put back in definition order."""
+    fixed = copy.deepcopy(dict(catalog))
+    for class_type, inputs in orders.items():
+        sections = fixed[class_type]["input"]
+        for name, options in inputs.items():
+            spec = {**sections.get("optional", {}), **sections.get("required", {})}[name]
+            for option in spec[1]["options"]:
+                order = options.get(option["key"])
+                if order:
+                    required = option["inputs"]["required"]
+                    option["inputs"]["required"] = {key: required[key] for key in [*order, *required]}
+    return fixed
+
+
+def recipe_catalog(recipe: Mapping[str, Any]) -> dict[str, Any]:
+    """The catalogue named by the recipe, with its recorded order fixes applied."""
+    catalog = json.loads((ROOT / recipe["catalog"]).read_text(encoding="utf-8"))
+    return ordered_catalog(catalog, recipe.get("dynamic_combo_order", {}))
+
+
+def render(entry: Mapping[str, Any], catalog: Mapping[str, Any]) -> str:
+    """The canonical text of one template from its recipe entry."""
+    ui = json.loads((ROOT / entry["source"]).read_text(encoding="utf-8"))
+    return dumps(convert(ui, dict(catalog), entry["enable"]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write every template, or with --check report those that differ from what is on disk."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="compare only; exit 1 if any template differs")
+    args = parser.parse_args(argv)
+    logging.basicConfig(format="%(levelname)s %(message)s")
+    recipe = load_recipe()
+    catalog = recipe_catalog(recipe)
+    stale = []
+    for entry in recipe["templates"]:
+        path = ROOT / entry["output"]
+        text = render(entry, catalog)
+        if args.check:
+            if not path.exists() or path.read_text(encoding="utf-8") != text:
+                stale.append(entry["output"])
+        else:
+            path.write_text(text, encoding="utf-8")
+            print(f"wrote {entry['output']}")
+    for output in stale:
+        print(f"differs: {output}", file=sys.stderr)
+    return 1 if stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
