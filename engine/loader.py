@@ -23,7 +23,6 @@ from .spec import Bypass, NodeRef, SelectionKey, Spec, Target, Workflow
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SPEC = ROOT / "spec" / "mappings.yaml"
-TEMPLATES_DIR = ROOT / "templates"
 
 
 @lru_cache(maxsize=1)
@@ -52,9 +51,13 @@ def _read_json(path: Path, where: str) -> Any:
 
 
 def load_spec(path: Path | str | None = None, templates_dir: Path | str | None = None) -> Spec:
-    """Load and fully check the spec; raises SpecError listing every problem found."""
+    """Load and fully check the spec; raises SpecError listing every problem found.
+
+    Templates are read from ``templates_dir``, by default the ``templates/`` folder beside the
+    spec's folder (so a copied checkout lints on its own).
+    """
     spec_path = Path(path) if path else DEFAULT_SPEC
-    templates = Path(templates_dir) if templates_dir else TEMPLATES_DIR
+    templates = Path(templates_dir) if templates_dir else spec_path.parent.parent / "templates"
     raw = read_yaml(spec_path)
     meta_errors = sorted(_meta_validator().iter_errors(raw), key=lambda e: list(e.absolute_path))
     if meta_errors:
