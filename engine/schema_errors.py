@@ -22,10 +22,22 @@ def format_path(parts: Iterable[object]) -> str:
     return out
 
 
-def _unexpected(error: ValidationError) -> list[str]:
-    """The property names an additionalProperties error complains about."""
-    allowed = set(error.schema.get("properties", {}))
-    return sorted(k for k in error.instance if k not in allowed)
+def _forbidden(schema: object) -> bool:
+    """A property declared only to be refused with a message (``{not: {}, x-error: ...}``)."""
+    return isinstance(schema, dict) and schema.get("not") == {}
+
+
+def _allowed(schema: dict) -> list[str]:
+    """The property names an object schema accepts."""
+    return sorted(k for k, v in schema.get("properties", {}).items() if not _forbidden(v))
+
+
+def _alternative_fields(error: ValidationError) -> str | None:
+    """For oneOf/anyOf over ``required`` lists, the fields involved (``a/b``)."""
+    if error.validator not in ("oneOf", "anyOf"):
+        return None
+    fields = [f for alt in error.validator_value if isinstance(alt, dict) for f in alt.get("required", [])]
+    return "/".join(format_path([*error.absolute_path, f]) for f in fields) or None
 
 
 def describe(error: ValidationError, owner: str = "here") -> tuple[str, str]:
@@ -34,22 +46,21 @@ def describe(error: ValidationError, owner: str = "here") -> tuple[str, str]:
     ``owner`` says whose fields these are in "unknown field" messages (e.g. "workflow smoke").
     """
     path = format_path(error.absolute_path)
-    if error.validator == "not" and isinstance(error.validator_value, dict):
-        fields = error.validator_value.get("required", [])
-        where = " + ".join(format_path([*error.absolute_path, f]) for f in fields) or path
-        return where, error.validator_value.get(CUSTOM_MESSAGE, error.message)
+    value = error.validator_value
+    if error.validator == "not" and isinstance(value, dict) and CUSTOM_MESSAGE in value:
+        fields = value.get("required", [])
+        return " + ".join(format_path([*error.absolute_path, f]) for f in fields) or path, value[CUSTOM_MESSAGE]
     custom = error.schema.get(CUSTOM_MESSAGE) if isinstance(error.schema, dict) else None
     if custom:
-        return path, custom
+        return _alternative_fields(error) or path, custom
     if error.validator == "required":
-        missing = [name for name in error.validator_value if name not in error.instance]
-        name = missing[0] if missing else "?"
-        return format_path([*error.absolute_path, name]), "is required"
-    if error.validator == "additionalProperties" and error.validator_value is False:
-        names = _unexpected(error)
-        allowed = ", ".join(sorted(error.schema.get("properties", {}))) or "none"
-        name = names[0] if names else "?"
-        return format_path([*error.absolute_path, name]), f"unknown field for {owner} (allowed: {allowed})"
+        missing = [name for name in value if name not in error.instance]
+        return format_path([*error.absolute_path, missing[0] if missing else "?"]), "is required"
+    if error.validator == "additionalProperties" and value is False:
+        allowed = _allowed(error.schema)
+        unexpected = sorted(k for k in error.instance if k not in allowed)
+        name = unexpected[0] if unexpected else "?"
+        return format_path([*error.absolute_path, name]), f"unknown field for {owner} (allowed: {', '.join(allowed) or 'none'})"
     return path, error.message
 
 
