@@ -1,0 +1,371 @@
+"""The UI-format -> API-format importer, on the official LTX-2 files and on small synthetic workflows."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.importer import WorkflowImportError, convert, dumps
+
+ROOT = Path(__file__).resolve().parent.parent
+CATALOG = json.loads((ROOT / "spec" / "object_info.json").read_text(encoding="utf-8"))
+
+
+def _load_regenerate():
+    """templates/regenerate.py as a module (it is a script, not part of a package)."""
+    spec = importlib.util.spec_from_file_location("regenerate", ROOT / "templates" / "regenerate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+REGENERATE = _load_regenerate()
+RECIPE = REGENERATE.load_recipe()
+TEMPLATES = RECIPE["templates"]
+
+
+# --- small UI-format builders -------------------------------------------------------------------
+
+def slot(name: str, type_: str, link: int | None = None, widget: bool = False) -> dict:
+    """A node input as the editor saves it; ``widget`` marks an input that also has a widget."""
+    saved = {"name": name, "type": type_, "link": link}
+    if widget:
+        saved["widget"] = {"name": name}
+    return saved
+
+
+def out(name: str, type_: str) -> dict:
+    """A node output."""
+    return {"name": name, "type": type_, "links": []}
+
+
+def node(node_id: int, type_: str, widgets: list | None = None, inputs: list = (), outputs: list = (),
+         mode: int = 0, title: str | None = None) -> dict:
+    """A UI node."""
+    saved = {"id": node_id, "type": type_, "mode": mode, "inputs": list(inputs), "outputs": list(outputs),
+             "widgets_values": widgets if widgets is not None else []}
+    if title is not None:
+        saved["title"] = title
+    return saved
+
+
+def workflow(nodes: list, links: list, subgraphs: list = ()) -> dict:
+    """A root graph; links are [id, origin, origin_slot, target, target_slot, type]."""
+    return {"nodes": nodes, "links": links, "definitions": {"subgraphs": list(subgraphs)}}
+
+
+def subgraph(sg_id: str, inputs: list, outputs: list, nodes: list, links: list) -> dict:
+    """A subgraph definition; inputs/outputs are (name, type, link ids); links in the dict form."""
+    keys = ("id", "origin_id", "origin_slot", "target_id", "target_slot", "type")
+    return {
+        "id": sg_id, "name": sg_id,
+        "inputs": [{"name": n, "type": t, "linkIds": ids} for n, t, ids in inputs],
+        "outputs": [{"name": n, "type": t, "linkIds": ids} for n, t, ids in outputs],
+        "nodes": nodes, "links": [dict(zip(keys, link)) for link in links],
+    }
+
+
+def checkpoint(node_id: int) -> dict:
+    """A CheckpointLoaderSimple with its three outputs."""
+    return node(node_id, "CheckpointLoaderSimple", ["model.safetensors"],
+                outputs=[out("MODEL", "MODEL"), out("CLIP", "CLIP"), out("VAE", "VAE")])
+
+
+# --- catalogue checks for the generated templates ------------------------------------------------
+
+def _plain(kind: Any) -> bool:
+    """A single concrete type name (not a combo, wildcard, type list or V3 dynamic type)."""
+    return isinstance(kind, str) and kind not in ("COMBO", "*") and "," not in kind and not kind.startswith("COMFY_")
+
+
+def _declared(spec: dict, inputs: dict) -> dict[str, tuple[list, bool]]:
+    """Input name -> (spec, required), with the chosen dynamic-combo options' dotted sub-inputs."""
+    declared = {}
+    for section in ("required", "optional"):
+        for name, input_spec in spec["input"].get(section, {}).items():
+            declared[name] = (input_spec, section == "required")
+            if input_spec[0] == "COMFY_DYNAMICCOMBO_V3" and name in inputs:
+                option = next(o for o in input_spec[1]["options"] if o["key"] == inputs[name])
+                for sub_section in ("required", "optional"):
+                    for sub, sub_spec in option["inputs"].get(sub_section, {}).items():
+                        declared[f"{name}.{sub}"] = (sub_spec, section == sub_section == "required")
+    return declared
+
+
+def _value_problems(graph: dict, where: str, input_spec: list, value: Any) -> list[str]:
+    """What ComfyUI would reject about one input value or link."""
+    kind, options = input_spec[0], (input_spec[1] if len(input_spec) > 1 else {})
+    if isinstance(value, list):
+        source = graph.get(value[0])
+        if source is None:
+            return [f"{where}: link to missing node {value[0]}"]
+        outputs = CATALOG[source["class_type"]]["output"]
+        if not 0 <= value[1] < len(outputs):
+            return [f"{where}: output {value[1]} of {value[0]} does not exist"]
+        if _plain(kind) and _plain(outputs[value[1]]) and kind != outputs[value[1]]:
+            return [f"{where}: {outputs[value[1]]} linked into {kind}"]
+        return []
+    if kind in ("INT", "FLOAT"):
+        low, high = options.get("min", float("-inf")), options.get("max", float("inf"))
+        return [] if low <= value <= high else [f"{where}: {value} outside [{low}, {high}]"]
+    choices = kind if isinstance(kind, list) else options.get("options") if kind == "COMBO" else None
+    if choices and not options.get("image_upload") and value not in choices:
+        return [f"{where}: {value!r} not in {choices}"]
+    return []
+
+
+def catalogue_problems(graph: dict) -> list[str]:
+    """Every problem ComfyUI's /prompt validation would find that can be checked offline."""
+    problems = []
+    for node_id, api_node in graph.items():
+        spec = CATALOG.get(api_node["class_type"])
+        if spec is None:
+            problems.append(f"{node_id}: unknown class {api_node['class_type']}")
+            continue
+        for name, (input_spec, required) in _declared(spec, api_node["inputs"]).items():
+            if name in api_node["inputs"]:
+                problems += _value_problems(graph, f"{node_id}.{name}", input_spec, api_node["inputs"][name])
+            elif required:
+                problems.append(f"{node_id}: required input {name} missing")
+    return problems
+
+
+# --- the committed templates ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("entry", TEMPLATES, ids=lambda e: e["output"])
+def test_committed_template_is_the_conversion_of_its_official_file(entry):
+    catalog = REGENERATE.recipe_catalog(RECIPE)
+    ui = json.loads((ROOT / entry["source"]).read_text(encoding="utf-8"))
+    assert (ROOT / entry["output"]).read_text(encoding="utf-8") == dumps(convert(ui, catalog, entry["enable"]))
+
+
+@pytest.mark.parametrize("entry", TEMPLATES, ids=lambda e: e["output"])
+def test_committed_template_passes_the_catalogue_checks(entry):
+    graph = json.loads((ROOT / entry["output"]).read_text(encoding="utf-8"))
+    assert catalogue_problems(graph) == []
+
+
+@pytest.mark.parametrize("entry", TEMPLATES, ids=lambda e: e["output"])
+def test_committed_template_has_every_enabled_camera_lora_on(entry):
+    graph = json.loads((ROOT / entry["output"]).read_text(encoding="utf-8"))
+    assert [graph[i]["inputs"]["lora_name"] for i in entry["enable"]] == \
+        ["ltx-2-19b-lora-camera-control-dolly-left.safetensors"] * len(entry["enable"])
+
+
+def test_sorted_catalogue_misassigns_dynamic_combo_values_and_is_refused():
+    ui = workflow([node(1, "ResizeImageMaskNode", ["scale dimensions", 1280, 720, "center", "lanczos"],
+                        inputs=[slot("input", "IMAGE,MASK")])], [])
+    with pytest.raises(WorkflowImportError, match=r"node 1 \(ResizeImageMaskNode\).*'center'"):
+        convert(ui, CATALOG)
+
+
+# --- synthetic workflows -------------------------------------------------------------------------
+
+def test_subgraph_nodes_get_instance_path_ids_through_nested_subgraphs():
+    inner = subgraph("inner", [("image", "IMAGE", [21])], [("IMAGE", "IMAGE", [22])],
+                     [node(7, "ImageInvert", inputs=[slot("image", "IMAGE", 21)], outputs=[out("IMAGE", "IMAGE")])],
+                     [[21, -10, 0, 7, 0, "IMAGE"], [22, 7, 0, -20, 0, "IMAGE"]])
+    outer = subgraph("outer", [], [("IMAGE", "IMAGE", [12])],
+                     [node(2, "EmptyImage", [64, 64, 1, 0], outputs=[out("IMAGE", "IMAGE")]),
+                      node(3, "inner", inputs=[slot("image", "IMAGE", 11)], outputs=[out("IMAGE", "IMAGE")])],
+                     [[11, 2, 0, 3, 0, "IMAGE"], [12, 3, 0, -20, 0, "IMAGE"]])
+    ui = workflow([node(5, "outer", outputs=[out("IMAGE", "IMAGE")]),
+                   node(9, "PreviewImage", inputs=[slot("images", "IMAGE", 1)])],
+                  [[1, 5, 0, 9, 0, "IMAGE"]], [outer, inner])
+    graph = convert(ui, CATALOG)
+    assert list(graph) == ["5:2", "5:3:7", "9"]
+    assert graph["5:3:7"]["inputs"] == {"image": ["5:2", 0]}
+    assert graph["9"]["inputs"] == {"images": ["5:3:7", 0]}
+
+
+def test_promoted_widget_values_fill_the_inner_inputs_in_subgraph_input_order():
+    sg = subgraph("sg", [("width", "INT", [31]), ("image", "IMAGE", [33]), ("height", "INT", [32])], [],
+                  [node(2, "EmptyImage", [1280, 720, 1, 0],
+                        inputs=[slot("width", "INT", 31, widget=True), slot("height", "INT", 32, widget=True)]),
+                   node(4, "PreviewImage", inputs=[slot("images", "IMAGE", 33)])],
+                  [[31, -10, 0, 2, 0, "INT"], [32, -10, 2, 2, 1, "INT"], [33, -10, 1, 4, 0, "IMAGE"]])
+    ui = workflow([node(5, "sg", [640, 480], inputs=[slot("image", "IMAGE", None)])], [], [sg])
+    assert convert(ui, CATALOG)["5:2"]["inputs"] == {"width": 640, "height": 480, "batch_size": 1, "color": 0}
+
+
+def test_outer_link_into_an_instance_wins_over_its_promoted_value():
+    sg = subgraph("sg", [("width", "INT", [31])], [],
+                  [node(2, "EmptyImage", [1280, 720, 1, 0], inputs=[slot("width", "INT", 31, widget=True)])],
+                  [[31, -10, 0, 2, 0, "INT"]])
+    ui = workflow([node(1, "PrimitiveInt", [96, "fixed"], outputs=[out("INT", "INT")]),
+                   node(5, "sg", [640], inputs=[slot("width", "INT", 1, widget=True)])],
+                  [[1, 1, 0, 5, 0, "INT"]], [sg])
+    assert convert(ui, CATALOG)["5:2"]["inputs"]["width"] == ["1", 0]
+
+
+def test_legacy_instance_values_skip_the_promoted_seed_control_value():
+    sg = subgraph("sg", [("noise_seed", "INT", [31]), ("width", "INT", [32])], [],
+                  [node(2, "RandomNoise", [0, "fixed"], inputs=[slot("noise_seed", "INT", 31, widget=True)]),
+                   node(3, "EmptyImage", [1280, 720, 1, 0], inputs=[slot("width", "INT", 32, widget=True)])],
+                  [[31, -10, 0, 2, 0, "INT"], [32, -10, 1, 3, 0, "INT"]])
+    ui = workflow([node(5, "sg", [42, "randomize", 640])], [], [sg])
+    graph = convert(ui, CATALOG)
+    assert (graph["5:2"]["inputs"]["noise_seed"], graph["5:3"]["inputs"]["width"]) == (42, 640)
+
+
+def test_bypassed_node_passes_the_input_in_the_same_slot_first():
+    ui = workflow([node(1, "CLIPTextEncode", ["positive"], inputs=[slot("clip", "CLIP")],
+                        outputs=[out("CONDITIONING", "CONDITIONING")]),
+                   node(2, "CLIPTextEncode", ["negative"], inputs=[slot("clip", "CLIP")],
+                        outputs=[out("CONDITIONING", "CONDITIONING")]),
+                   node(3, "LTXVCropGuides", mode=4,
+                        inputs=[slot("positive", "CONDITIONING", 1), slot("negative", "CONDITIONING", 2),
+                                slot("latent", "LATENT")],
+                        outputs=[out("positive", "CONDITIONING"), out("negative", "CONDITIONING"),
+                                 out("latent", "LATENT")]),
+                   node(4, "ConditioningZeroOut", inputs=[slot("conditioning", "CONDITIONING", 3)])],
+                  [[1, 1, 0, 3, 0, "CONDITIONING"], [2, 2, 0, 3, 1, "CONDITIONING"],
+                   [3, 3, 1, 4, 0, "CONDITIONING"]])
+    graph = convert(ui, CATALOG)
+    assert "3" not in graph
+    assert graph["4"]["inputs"] == {"conditioning": ["2", 0]}
+
+
+def test_bypassed_node_falls_back_to_its_first_input_of_the_matching_type():
+    ui = workflow([node(1, "EmptyLatentImage", [64, 64, 1], outputs=[out("LATENT", "LATENT")]),
+                   node(2, "LTXVSeparateAVLatent", mode=4, inputs=[slot("av_latent", "LATENT", 1)],
+                        outputs=[out("video_latent", "LATENT"), out("audio_latent", "LATENT")]),
+                   node(3, "LTXVConcatAVLatent", inputs=[slot("video_latent", "LATENT", 2),
+                                                         slot("audio_latent", "LATENT", 3)])],
+                  [[1, 1, 0, 2, 0, "LATENT"], [2, 2, 1, 3, 0, "LATENT"], [3, 2, 0, 3, 1, "LATENT"]])
+    assert convert(ui, CATALOG)["3"]["inputs"] == {"video_latent": ["1", 0], "audio_latent": ["1", 0]}
+
+
+def test_muted_node_is_dropped_and_so_is_every_input_linked_to_it():
+    ui = workflow([node(1, "EmptyImage", [64, 64, 1, 0], mode=2, outputs=[out("IMAGE", "IMAGE")]),
+                   node(2, "PrimitiveInt", [96, "fixed"], mode=2, outputs=[out("INT", "INT")]),
+                   node(3, "ImageScaleBy", ["area", 0.5], inputs=[slot("image", "IMAGE", 1)]),
+                   node(4, "EmptyImage", [512, 512, 1, 0], inputs=[slot("width", "INT", 2, widget=True)])],
+                  [[1, 1, 0, 3, 0, "IMAGE"], [2, 2, 0, 4, 0, "INT"]])
+    graph = convert(ui, CATALOG)
+    assert list(graph) == ["3", "4"]
+    assert graph["3"]["inputs"] == {"upscale_method": "area", "scale_by": 0.5}
+    assert graph["4"]["inputs"] == {"height": 512, "batch_size": 1, "color": 0}
+
+
+def test_reroutes_are_followed_to_the_real_source():
+    ui = workflow([checkpoint(1),
+                   node(2, "Reroute", inputs=[slot("", "*", 1)], outputs=[out("", "VAE")]),
+                   node(3, "Reroute", inputs=[slot("", "*", 2)], outputs=[out("", "VAE")]),
+                   node(4, "VAEDecode", inputs=[slot("samples", "LATENT"), slot("vae", "VAE", 3)])],
+                  [[1, 1, 2, 2, 0, "VAE"], [2, 2, 0, 3, 0, "VAE"], [3, 3, 0, 4, 1, "VAE"]])
+    graph = convert(ui, CATALOG)
+    assert list(graph) == ["1", "4"]
+    assert graph["4"]["inputs"] == {"vae": ["1", 2]}
+
+
+def test_primitive_node_value_goes_into_the_inputs_it_feeds_and_the_node_is_dropped():
+    ui = workflow([node(1, "PrimitiveNode", [768, "fixed"], outputs=[out("INT", "INT")]),
+                   node(2, "EmptyImage", [512, 512, 1, 0], inputs=[slot("width", "INT", 1, widget=True)]),
+                   node(3, "EmptyLatentImage", [512, 512, 1], inputs=[slot("width", "INT", 2, widget=True)])],
+                  [[1, 1, 0, 2, 0, "INT"], [2, 1, 0, 3, 0, "INT"]])
+    graph = convert(ui, CATALOG)
+    assert list(graph) == ["2", "3"]
+    assert (graph["2"]["inputs"]["width"], graph["3"]["inputs"]["width"]) == (768, 768)
+
+
+def test_notes_are_dropped():
+    ui = workflow([node(1, "Note", ["read me"]), node(2, "MarkdownNote", ["# read me"]),
+                   node(3, "EmptyImage", [64, 64, 1, 0])], [])
+    assert list(convert(ui, CATALOG)) == ["3"]
+
+
+def test_control_after_generate_values_are_skipped():
+    ui = workflow([node(1, "KSampler", [7, "randomize", 20, 4.0, "euler", "simple", 1.0]),
+                   node(2, "PrimitiveInt", [121, "fixed"])], [])
+    graph = convert(ui, CATALOG)
+    assert graph["1"]["inputs"] == {"seed": 7, "steps": 20, "cfg": 4.0, "sampler_name": "euler",
+                                    "scheduler": "simple", "denoise": 1.0}
+    assert graph["2"]["inputs"] == {"value": 121}
+
+
+def test_linked_widget_input_still_takes_its_place_in_widgets_values():
+    ui = workflow([node(1, "PrimitiveInt", [96, "fixed"], outputs=[out("INT", "INT")]),
+                   node(2, "EmptyImage", [1280, 720, 1, 0], inputs=[slot("width", "INT", 1, widget=True)])],
+                  [[1, 1, 0, 2, 0, "INT"]])
+    assert convert(ui, CATALOG)["2"]["inputs"] == {"width": ["1", 0], "height": 720, "batch_size": 1, "color": 0}
+
+
+def test_upload_button_value_is_skipped():
+    ui = workflow([node(1, "LoadImage", ["girl.png", "image"])], [])
+    assert convert(ui, CATALOG)["1"]["inputs"] == {"image": "girl.png"}
+
+
+def test_dynamic_combo_option_inputs_become_dotted_names():
+    ui = workflow([node(1, "ResizeImageMaskNode", ["scale longer dimension", 1536, "lanczos"])], [])
+    assert convert(ui, CATALOG)["1"]["inputs"] == {
+        "resize_type": "scale longer dimension", "resize_type.longer_size": 1536, "scale_method": "lanczos"}
+
+
+def test_list_values_are_wrapped_so_they_are_not_read_as_links():
+    catalog = {**CATALOG, "TagPicker": {
+        "input": {"required": {"tags": ["COMBO", {"multiselect": True, "options": ["a", "b", "c"]}]}},
+        "input_order": {"required": ["tags"]}, "output": ["STRING"], "display_name": "Tag Picker"}}
+    ui = workflow([node(1, "TagPicker", [["a", "c"]])], [])
+    assert convert(ui, catalog)["1"]["inputs"] == {"tags": {"__value__": ["a", "c"]}}
+
+
+def test_unknown_class_raises_naming_the_node_and_class():
+    sg = subgraph("sg", [], [], [node(4, "NoSuchNode", [1])], [])
+    ui = workflow([node(9, "sg")], [], [sg])
+    with pytest.raises(WorkflowImportError, match=r"node 9:4 \(NoSuchNode\): class is not in the node catalogue"):
+        convert(ui, CATALOG)
+
+
+def test_too_few_widget_values_raise():
+    ui = workflow([node(3, "EmptyImage", [64, 64])], [])
+    with pytest.raises(WorkflowImportError, match=r"node 3 \(EmptyImage\): widgets_values has too few values"):
+        convert(ui, CATALOG)
+
+
+def test_widget_value_of_the_wrong_type_raises():
+    ui = workflow([node(3, "EmptyImage", [64, "wide", 1, 0])], [])
+    with pytest.raises(WorkflowImportError, match=r"node 3 \(EmptyImage\): widget value 'wide'.*'height'"):
+        convert(ui, CATALOG)
+
+
+def test_surplus_widget_values_from_a_newer_node_are_ignored():
+    ui = workflow([node(1, "CreateVideo", [25, 8, "sRGB", "none"], inputs=[slot("images", "IMAGE")])], [])
+    assert convert(ui, CATALOG)["1"]["inputs"] == {"fps": 25, "bit_depth": 8}
+
+
+def test_enable_turns_a_bypassed_node_inside_a_subgraph_back_on():
+    sg = subgraph("sg", [], [], [checkpoint(1),
+                                 node(2, "LoraLoaderModelOnly", ["camera.safetensors", 1], mode=4,
+                                      inputs=[slot("model", "MODEL", 41)], outputs=[out("MODEL", "MODEL")]),
+                                 node(3, "CFGGuider", [1], inputs=[slot("model", "MODEL", 42)])],
+                  [[41, 1, 0, 2, 0, "MODEL"], [42, 2, 0, 3, 0, "MODEL"]])
+    ui = workflow([node(6, "sg")], [], [sg])
+    assert convert(ui, CATALOG)["6:3"]["inputs"]["model"] == ["6:1", 0]
+    assert convert(ui, CATALOG, enable=["6:2"])["6:3"]["inputs"]["model"] == ["6:2", 0]
+
+
+def test_enable_refuses_a_node_that_is_already_on():
+    ui = workflow([node(1, "EmptyImage", [64, 64, 1, 0])], [])
+    with pytest.raises(WorkflowImportError, match=r"enable: node 1 \(EmptyImage\) is not bypassed or muted"):
+        convert(ui, CATALOG, enable=["1"])
+
+
+def test_title_is_the_node_title_else_the_display_name_else_the_class():
+    ui = workflow([node(1, "EmptyImage", [64, 64, 1, 0], title="Canvas"), node(2, "EmptyImage", [64, 64, 1, 0]),
+                   node(3, "EmptyLTXVLatentVideo", [768, 512, 97, 1])], [])
+    assert [n["_meta"]["title"] for n in convert(ui, CATALOG).values()] == \
+        ["Canvas", "Empty Image", "EmptyLTXVLatentVideo"]
+
+
+def test_nodes_are_in_natural_id_order_and_serialised_canonically():
+    sg = subgraph("sg", [], [], [node(10, "EmptyImage", [64, 64, 1, 0]), node(9, "EmptyImage", [64, 64, 1, 0])], [])
+    ui = workflow([node(100, "EmptyImage", [64, 64, 1, 0], title="Größe"), node(92, "sg")], [], [sg])
+    graph = convert(ui, CATALOG)
+    assert list(graph) == ["92:9", "92:10", "100"]
+    assert dumps(graph) == json.dumps(graph, indent=2, ensure_ascii=False) + "\n"
+    assert "Größe" in dumps(graph)
