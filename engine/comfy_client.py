@@ -91,6 +91,10 @@ class ComfyClient:
         """POST /prompt; a 400 or a 200 with node_errors raises ComfyRejected with one line per node."""
         status, answer = self._call("POST", "/prompt",
                                     {"prompt": graph, "client_id": client_id, "prompt_id": prompt_id})
+        if status == 200 and isinstance(answer, dict) and answer.get("node_errors"):
+            # ComfyUI queued the valid outputs anyway: take the prompt back so it neither runs nor writes files.
+            self.delete_from_queue([prompt_id])
+            self.interrupt(prompt_id)
         if status != 200 or not isinstance(answer, dict) or answer.get("node_errors"):
             raise ComfyRejected(format_rejection(status, answer, graph, parameters_for))
         return answer

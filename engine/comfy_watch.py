@@ -145,7 +145,7 @@ class PromptWatcher:
 
     def _timeout(self, prompt_id: str, timeout_s: float, describe: Callable[[str], str]) -> JobTimeout:
         """Deadline passed: interrupt and unqueue the prompt, wait briefly for ComfyUI to let go of it."""
-        where = f" while ComfyUI was running {describe(self.last_node)}" if self.last_node else ""
+        where = f" (ComfyUI was at {describe(self.last_node)})" if self.last_node else ""
         message = f"the job ran past its {timeout_s:g} s deadline (JOB_TIMEOUT_S){where}; it was interrupted"
         self.client.interrupt(prompt_id)
         self.client.delete_from_queue([prompt_id])

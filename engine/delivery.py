@@ -10,7 +10,7 @@ from typing import Any, Mapping
 from .config import BUCKET_VARS, Config
 from .worker_errors import DeliveryError
 
-_CHUNK = 3 * (1 << 20)  # a multiple of 3, so chunk encodings concatenate into one valid base64 string
+_CHUNK = 3 * (1 << 18)  # a multiple of 3, so chunk encodings concatenate into one valid base64 string
 _JSON_MARGIN = 512  # room for the keys, quotes and the timings added after the size check
 CONTENT_TYPES = {".mp4": "video/mp4", ".webm": "video/webm", ".mov": "video/quicktime",
                  ".mkv": "video/x-matroska", ".gif": "image/gif", ".webp": "image/webp"}
@@ -29,12 +29,13 @@ def read_base64(path: str) -> str:
     size = os.path.getsize(path)
     encoded = bytearray(base64_size(size))
     position = 0
-    with open(path, "rb") as source:
+    with open(path, "rb") as source, memoryview(encoded) as target:
         while chunk := source.read(_CHUNK):
             piece = binascii.b2a_base64(chunk, newline=False)
-            encoded[position:position + len(piece)] = piece
+            target[position:position + len(piece)] = piece  # memoryview: copies in place, no temporary
             position += len(piece)
-    del encoded[position:]
+    if position != len(encoded):
+        raise DeliveryError(f"the video file {path} changed while it was being read")
     return encoded.decode("ascii")
 
 

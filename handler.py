@@ -1,0 +1,171 @@
+"""RunPod serverless entry point: request -> engine graph -> ComfyUI beside us -> video (see docs/handler.md)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from typing import Any, Callable
+
+import runpod
+
+import engine
+from engine.cleanup import remove_job_files
+from engine.comfy_client import ComfyClient
+from engine.comfy_watch import Completion, PromptWatcher, find_video
+from engine.config import Config, load_config
+from engine.delivery import deliver
+from engine.image_input import load_request_image
+from engine.progress import ProgressReporter
+from engine.worker_errors import ComfyUnreachable, ConfigError, WorkerError
+
+log = logging.getLogger("worker")
+_spec: engine.Spec | None = None
+
+
+def _setup_logging() -> None:
+    """Worker logs go to stdout (RunPod collects them), one line each."""
+    if not log.handlers:
+        stream = logging.StreamHandler(sys.stdout)
+        stream.setFormatter(logging.Formatter("%(levelname)-7s| %(name)s | %(message)s"))
+        log.addHandler(stream)
+        log.propagate = False
+
+
+def get_spec() -> engine.Spec:
+    """The engine spec, loaded once per worker process."""
+    global _spec
+    if _spec is None:
+        _spec = engine.load_spec()
+    return _spec
+
+
+def make_job_id(runpod_id: Any) -> str:
+    """A file-name-safe, unique job id: the RunPod id sanitized plus a random suffix.
+
+    The suffix keeps re-sent ids (e.g. "local_test") from reusing a filename_prefix, which would let
+    ComfyUI's cache hand back an old (already deleted) file.
+    """
+    safe = re.sub(r"[^A-Za-z0-9_-]", "", str(runpod_id or ""))[:40]
+    suffix = uuid.uuid4().hex[:12]
+    return f"{safe}-{suffix}" if safe else uuid.uuid4().hex
+
+
+def progress_sender(job: dict) -> Callable[[dict], None]:
+    """Where progress goes: RunPod's job status when running on RunPod, the log otherwise."""
+    if os.environ.get("RUNPOD_WEBHOOK_POST_OUTPUT"):
+        return lambda payload: runpod.serverless.progress_update(job, payload)
+    return lambda payload: log.info("progress: %s", payload.get("message"))
+
+
+def _output_file(item: dict, config: Config, client: ComfyClient, scratch: str) -> str:
+    """Path of the output: ComfyUI's output directory when it is on this machine, else fetched via /view."""
+    subfolder, filename = item.get("subfolder") or "", item["filename"]
+    if item.get("type", "output") == "output":
+        local = os.path.join(config.comfyui_output_dir, subfolder, filename)
+        if os.path.isfile(local):
+            return local
+    destination = os.path.join(scratch, os.path.basename(filename))
+    client.view_to_file(filename, subfolder, item.get("type", "output"), destination)
+    return destination
+
+
+def _timings(started: float, posted: float, done: Completion) -> dict:
+    """Queue wait (posted -> execution_start), execution (start -> completion) and total so far, seconds."""
+    begin = done.started_at if done.started_at is not None else posted
+    return {
+        "queue_wait_s": round(begin - posted, 3) if done.started_at is not None else None,
+        "execution_s": round(done.finished_at - begin, 3),
+        "total_s": round(time.monotonic() - started, 3),
+    }
+
+
+def run_job(job: dict, config: Config) -> dict:
+    """Validate, render, run on ComfyUI, deliver; raises WorkerError / EngineError on failure."""
+    started = time.monotonic()
+    deadline = started + config.job_timeout_s
+    spec = get_spec()
+    prepared = spec.prepare(job.get("input"))
+    client = ComfyClient(config.comfyui_url, config.comfyui_http_timeout_s)
+    client.system_stats()
+    job_id = make_job_id(job.get("id"))
+    scratch = tempfile.mkdtemp(prefix=f"{job_id}-")
+    try:
+        input_image = None
+        image = load_request_image(prepared.request, max_bytes=config.image_max_bytes,
+                                   timeout=config.image_fetch_timeout_s)
+        if image is not None:
+            data, extension, content_type = image
+            input_image = client.upload_image(data, f"{job_id}.{extension}", content_type)
+        rendered = spec.render(prepared, runtime={"job_id": job_id, "random_seed": secrets.randbelow(2**53),
+                                                  "input_image": input_image})
+        reporter = ProgressReporter(rendered.graph, progress_sender(job), config.progress_interval_s)
+        client_id = uuid.uuid4().hex
+        with PromptWatcher(client, client_id, poll_interval=config.history_poll_s,
+                           interrupt_grace=config.interrupt_grace_s, on_event=reporter,
+                           on_idle=reporter.idle) as watcher:
+            prompt_id = str(uuid.uuid4())
+            posted = time.monotonic()
+            client.queue_prompt(rendered.graph, client_id, prompt_id, rendered.parameters_for)
+            log.info("job %s queued as prompt %s (workflow %s)", job_id, prompt_id, rendered.workflow)
+            done = watcher.wait(prompt_id, deadline, timeout_s=config.job_timeout_s,
+                                describe=lambda node: reporter.tracker.payload()["message"])
+        node_id = rendered.outputs.get("video") or next(iter(rendered.outputs.values()))
+        item = find_video(done.entry, node_id, rendered.graph.get(node_id, {}).get("class_type"))
+        path = _output_file(item, config, client, scratch)
+        metadata = {**rendered.metadata, "timings": _timings(started, posted, done)}
+        result = deliver(path, config, job_id, metadata)
+        result["timings"]["total_s"] = round(time.monotonic() - started, 3)
+        return result
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        remove_job_files(job_id, [config.comfyui_input_dir, config.comfyui_output_dir])
+
+
+def handler(job: dict) -> dict:
+    """RunPod handler: the result dict, or {"error": ...} (+ refresh_worker when ComfyUI is dead); never raises."""
+    try:
+        config = load_config()
+        log.setLevel(config.log_level)
+        return run_job(job, config)
+    except WorkerError as err:
+        log.error("job %s failed: %s", job.get("id"), err)
+        return {"error": str(err), "refresh_worker": True} if err.refresh_worker else {"error": str(err)}
+    except engine.EngineError as err:
+        log.warning("job %s refused: %s", job.get("id"), err)
+        return {"error": str(err)}
+    except Exception as err:  # the caller must get one clear line, not the SDK's traceback dump
+        log.exception("job %s: internal error", job.get("id"))
+        return {"error": f"internal worker error: {type(err).__name__}: {err}"}
+
+
+def wait_for_comfyui() -> None:
+    """Fitness check (RunPod production only): take no jobs until ComfyUI answers, up to the readiness wait."""
+    try:
+        config = load_config()
+    except ConfigError:
+        return  # every job will report the configuration error clearly; do not kill the worker over it
+    client = ComfyClient(config.comfyui_url, timeout=2.0)
+    stop_by = time.monotonic() + config.comfyui_ready_timeout_s
+    while True:
+        try:
+            client.system_stats()
+            return
+        except ComfyUnreachable:
+            if time.monotonic() > stop_by:
+                raise RuntimeError(f"ComfyUI did not answer at {config.comfyui_url} within "
+                                   f"{config.comfyui_ready_timeout_s:g} s (COMFYUI_READY_TIMEOUT_S)") from None
+            time.sleep(0.5)
+
+
+_setup_logging()
+
+if __name__ == "__main__":
+    runpod.serverless.register_fitness_check(wait_for_comfyui)
+    runpod.serverless.start({"handler": handler})
