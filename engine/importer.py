@@ -123,7 +123,7 @@ def convert(ui: dict, catalog: dict, enable: Iterable[str] = ()) -> dict:
     entries = list(_walk(ctx, root, True))
     _check_enable(ctx.enabled, entries)
     graph = {e.exec_id: _api_node(ctx, e) for e in entries if _is_emitted(ctx, e)}
-    return {node_id: graph[node_id] for node_id in sorted(graph, key=natural_key)}
+    return {node_id: graph[node_id] for node_id in sorted(graph, key=_natural_key)}
 
 
 def dumps(graph: dict) -> str:
@@ -131,7 +131,7 @@ def dumps(graph: dict) -> str:
     return json.dumps(graph, indent=2, ensure_ascii=False) + "\n"
 
 
-def natural_key(node_id: str) -> tuple:
+def _natural_key(node_id: str) -> tuple:
     """Sort key comparing the numeric parts of an id as numbers ("92:9" before "92:10")."""
     return tuple(int(part) if i % 2 else part for i, part in enumerate(re.split(r"(\d+)", node_id)))
 
@@ -186,7 +186,7 @@ def _walk(ctx: Context, frame: Frame, active: bool) -> Iterator[Entry]:
 def _check_enable(enabled: frozenset[str], entries: list[Entry]) -> None:
     """Every id in ``enable`` must name a node that is bypassed or muted in the workflow."""
     by_id = {e.exec_id: e for e in entries}
-    for node_id in sorted(enabled, key=natural_key):
+    for node_id in sorted(enabled, key=_natural_key):
         entry = by_id.get(node_id)
         if entry is None:
             raise WorkflowImportError(f"enable: no node {node_id} in the workflow")
@@ -383,9 +383,20 @@ def _promoted_values(catalog: Mapping[str, Any], instance: Mapping[str, Any], sc
 
 def _child_frame(ctx: Context, frame: Frame, instance: Mapping[str, Any]) -> Frame:
     """The frame of a subgraph instance's inner nodes."""
+    if instance["type"] in _enclosing_subgraphs(frame):
+        raise WorkflowImportError(f"node {_exec_id(frame, instance)}: subgraph {instance['type']} contains itself")
     scope = ctx.scopes[instance["type"]]
     path = (*frame.path, str(instance["id"]))
     return Frame(path, scope, instance, frame, _promoted_values(ctx.catalog, instance, scope))
+
+
+def _enclosing_subgraphs(frame: Frame | None) -> set[str]:
+    """The subgraph definition ids a frame is nested in."""
+    ids = set()
+    while frame is not None and frame.instance is not None:
+        ids.add(frame.instance["type"])
+        frame = frame.parent
+    return ids
 
 
 def _instance_input_link(instance: Mapping[str, Any], name: str) -> int | None:

@@ -321,6 +321,12 @@ def test_unknown_class_raises_naming_the_node_and_class():
         convert(ui, CATALOG)
 
 
+def test_subgraph_that_contains_itself_raises():
+    sg = subgraph("loop", [], [], [node(4, "loop")], [])
+    with pytest.raises(WorkflowImportError, match=r"node 9:4: subgraph loop contains itself"):
+        convert(workflow([node(9, "loop")], [], [sg]), CATALOG)
+
+
 def test_too_few_widget_values_raise():
     ui = workflow([node(3, "EmptyImage", [64, 64])], [])
     with pytest.raises(WorkflowImportError, match=r"node 3 \(EmptyImage\): widgets_values has too few values"):
