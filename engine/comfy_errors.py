@@ -26,9 +26,10 @@ def _describe_error(error: Mapping[str, Any]) -> str:
     return f"input {input_name}: {message}" if input_name else message
 
 
-def _parameters_note(node_id: str, parameters_for: ParametersFor | None) -> str:
-    """' (request parameter: seed)' when the node is a mapped target of the request."""
+def _parameters_note(node_id: str, parameters_for: ParametersFor | None, inputs: list[str] = ()) -> str:
+    """' (request parameter: seed)' when the node is a mapped target; narrowed to the failing inputs' names."""
     names = parameters_for(node_id) if parameters_for else []
+    names = [n for n in names if n in inputs] or names
     if not names:
         return ""
     label = "parameter" if len(names) == 1 else "parameters"
@@ -49,8 +50,10 @@ def node_error_lines(
     lines = []
     for node_id, entry in node_errors.items():
         class_type = entry.get("class_type") or ((graph or {}).get(node_id) or {}).get("class_type")
-        errors = "; ".join(_describe_error(e) for e in entry.get("errors") or []) or "invalid"
-        lines.append(f"{_node_label(node_id, class_type)} {errors}{_parameters_note(node_id, parameters_for)}")
+        errors = entry.get("errors") or []
+        text = "; ".join(_describe_error(e) for e in errors) or "invalid"
+        inputs = [str((e.get("extra_info") or {}).get("input_name")) for e in errors]
+        lines.append(f"{_node_label(node_id, class_type)} {text}{_parameters_note(node_id, parameters_for, inputs)}")
     return lines
 
 
@@ -66,7 +69,7 @@ def format_rejection(
         return f"ComfyUI rejected the workflow (HTTP {status}): {text}"
     error = body.get("error") if isinstance(body.get("error"), dict) else {}
     lines = node_error_lines(body.get("node_errors") or {}, graph, parameters_for)
-    summary = str(error.get("message") or "node errors").rstrip(".")
+    summary = f" ({str(error['message']).rstrip('.')})" if error.get("message") else ""
     if not lines:
         extra = error.get("extra_info") or {}
         node_id = extra.get("node_id")
@@ -75,4 +78,4 @@ def format_rejection(
             label = _node_label(str(node_id), extra.get("class_type"))
             detail = f"{label}: {detail}{_parameters_note(str(node_id), parameters_for)}"
         return f"ComfyUI rejected the workflow: {detail}"
-    return "\n".join([f"ComfyUI rejected the workflow ({summary}):", *lines])
+    return "\n".join([f"ComfyUI rejected the workflow{summary}:", *lines])

@@ -39,6 +39,11 @@ def read_base64(path: str) -> str:
     return encoded.decode("ascii")
 
 
+def _size(n: int) -> str:
+    """'27.3 MB', or exact bytes below 100 kB where one decimal of MB would hide the difference."""
+    return f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n} bytes"
+
+
 def inline_result_size(video_size: int, metadata: Mapping[str, Any]) -> int:
     """Bytes the JSON result will take with the video inline (what RunPod's result limit applies to)."""
     return base64_size(video_size) + len(json.dumps(metadata)) + _JSON_MARGIN
@@ -76,8 +81,8 @@ def deliver(path: str, config: Config, key_prefix: str, metadata: Mapping[str, A
     needed = inline_result_size(size, metadata)
     if needed > config.inline_max_bytes:
         raise DeliveryError(
-            f"the video is {size / 1e6:.1f} MB ({needed / 1e6:.1f} MB as an inline base64 result), over the "
-            f"{config.inline_max_bytes / 1e6:.1f} MB inline limit (INLINE_MAX_BYTES); set {', '.join(BUCKET_VARS)} "
+            f"the video is {_size(size)} ({_size(needed)} as an inline base64 result), over the "
+            f"{_size(config.inline_max_bytes)} inline limit (INLINE_MAX_BYTES); set {', '.join(BUCKET_VARS)} "
             "to receive it as video_url instead"
         )
     return {"video": read_base64(path), **metadata}

@@ -37,7 +37,8 @@ NO_OUTPUTS = {"error": {"type": "prompt_no_outputs", "message": "Prompt has no o
 
 
 def test_value_above_max_names_node_class_input_and_request_parameter():
-    text = format_rejection(400, INT_ABOVE_MAX, parameters_for=lambda node: ["width"] if node == "1" else [])
+    names = {"1": ["width", "height", "frames"]}
+    text = format_rejection(400, INT_ABOVE_MAX, parameters_for=lambda node: names.get(node, []))
     assert text.splitlines() == [
         "ComfyUI rejected the workflow (Prompt outputs failed validation):",
         "node 1 (EmptyImage) input width: value 20000 bigger than max of 16384 (request parameter: width)",
@@ -55,10 +56,10 @@ def test_one_line_per_node_with_each_error_of_the_node():
 
 def test_class_type_falls_back_to_the_graph_and_several_parameters_are_listed():
     body = {"error": {}, "node_errors": {"7": {"errors": [{"message": "Value 0 smaller than min of 1",
-                                                          "details": "frames", "extra_info": {"input_name": "frames"}}]}}}
+                                                          "details": "length", "extra_info": {"input_name": "length"}}]}}}
     text = format_rejection(400, body, graph={"7": {"class_type": "EmptyLTXVLatentVideo"}},
                             parameters_for=lambda node: ["duration", "frames"])
-    assert text.endswith("node 7 (EmptyLTXVLatentVideo) input frames: value 0 smaller than min of 1 "
+    assert text.endswith("node 7 (EmptyLTXVLatentVideo) input length: value 0 smaller than min of 1 "
                          "(request parameters: duration, frames)")
 
 
