@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import copy
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -38,6 +39,21 @@ def time_calls(fn, iterations: int) -> list[float]:
     return samples
 
 
+COLD_LOAD = (
+    "import time, engine; t = time.perf_counter(); engine.load_spec(); "
+    "print(time.perf_counter() - t)"
+)
+
+
+def cold_load_seconds(runs: int) -> list[float]:
+    """load_spec() in fresh interpreters (imports done first), so no cache from earlier loads helps."""
+    root = Path(__file__).resolve().parent.parent
+    return [
+        float(subprocess.run([sys.executable, "-c", COLD_LOAD], cwd=root, capture_output=True, text=True, check=True).stdout)
+        for _ in range(runs)
+    ]
+
+
 def baseline_edits(spec, workflow, request) -> list[tuple[str, str, object]]:
     """The (node, input, value) writes the engine makes for this request, precomputed."""
     rendered = spec.render(spec.prepare(request), RUNTIME)
@@ -54,8 +70,9 @@ def main() -> int:
     parser.add_argument("--iterations", type=int, default=2000)
     args = parser.parse_args()
 
-    loads = time_calls(load_spec, 15)
-    print(f"load spec + all templates: median {statistics.median(loads) * 1e3:.1f} ms (target < 50 ms)")
+    loads = cold_load_seconds(7)
+    print(f"load spec + all templates (fresh process): median {statistics.median(loads) * 1e3:.1f} ms, "
+          f"min {min(loads) * 1e3:.1f} ms (target < 50 ms)")
 
     spec = load_spec()
     print(f"{'workflow':<16} {'engine p50':>11} {'engine p99':>11} {'baseline p50':>13} {'baseline p99':>13} {'ratio p50':>10}")
@@ -80,6 +97,8 @@ def main() -> int:
         worst_ratio, worst_p50 = max(worst_ratio, ratio), max(worst_p50, e50)
         print(f"{name:<16} {e50:>9.0f}us {e99:>9.0f}us {b50:>11.0f}us {b99:>11.0f}us {ratio:>9.2f}x")
     print(f"worst engine p50 {worst_p50:.0f} us (target < 1000 us); worst ratio {worst_ratio:.2f}x (target <= 2x)")
+    print("note: smoke's template has 3 nodes, so its baseline is a ~20 us copy and the fixed cost of"
+          " validation dominates its ratio; the LTX-2 graphs (35-43 nodes) are the meaningful ratio.")
     return 0
 
 

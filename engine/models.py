@@ -12,7 +12,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from .errors import SpecError
-from .loader import ROOT, read_yaml
+from .loader import ROOT, SAFE_LOADER, read_yaml
 from .schema_errors import describe
 
 DEFAULT_MANIFEST = ROOT / "spec" / "models.yaml"
@@ -54,7 +54,7 @@ class Manifest:
 @lru_cache(maxsize=1)
 def _validator() -> Draft202012Validator:
     text = resources.files("engine").joinpath("schemas/models.schema.yaml").read_text()
-    return Draft202012Validator(yaml.safe_load(text))
+    return Draft202012Validator(yaml.load(text, Loader=SAFE_LOADER))
 
 
 def load_manifest(path: Path | str | None = None) -> Manifest:

@@ -7,8 +7,9 @@ fails loudly with the parameter and node named, never as a silently wrong graph.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import jsonpatch
 from jsonpointer import JsonPointerException
@@ -46,9 +47,7 @@ def context(workflow: Workflow, request: Mapping[str, Any], runtime: Mapping[str
     """The names expressions see: request fields, runtime values, then derived values in order."""
     values = dict(request)
     values.update((k, v) for k, v in runtime.items() if v is not None)
-    for name, expression in workflow.let:
-        values[name] = expression.evaluate(values)
-    return values
+    return workflow.let.run(values)
 
 
 def patch_operations(workflow: Workflow, values: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
@@ -75,22 +74,21 @@ def patch_operations(workflow: Workflow, values: Mapping[str, Any]) -> tuple[lis
 
 def _bypass_operations(template: Mapping[str, Any], bypassed: Mapping[str, Bypass]):
     """Rewire every consumer of a bypassed node to the node's passed-through input, then remove it."""
-    for consumer_id, consumer in template.items():
-        if consumer_id in bypassed:
-            continue
-        for input_name, value in consumer["inputs"].items():
-            if is_link(value) and value[0] in bypassed:
-                origin = f"bypass node {value[0]} -> rewire node {consumer_id} input {input_name}"
-                path = pointer(consumer_id, "inputs", input_name)
-                yield {"op": "test", "path": path, "value": value}, origin
-                yield {"op": "replace", "path": path, "value": _upstream(template, bypassed, value)}, origin
+    for node_id, bypass in bypassed.items():
+        for consumer_id, input_name, link in bypass.consumers:
+            if consumer_id in bypassed:
+                continue
+            origin = f"bypass node {node_id} -> rewire node {consumer_id} input {input_name}"
+            path = pointer(consumer_id, "inputs", input_name)
+            yield {"op": "test", "path": path, "value": list(link)}, origin
+            yield {"op": "replace", "path": path, "value": _upstream(template, bypassed, link)}, origin
     for node_id, bypass in bypassed.items():
         origin = f"bypass node {node_id} ({bypass.class_type})"
         yield {"op": "test", "path": bypass.class_pointer, "value": bypass.class_type}, origin
         yield {"op": "remove", "path": pointer(node_id)}, origin
 
 
-def _upstream(template: Mapping[str, Any], bypassed: Mapping[str, Bypass], link: list) -> list:
+def _upstream(template: Mapping[str, Any], bypassed: Mapping[str, Bypass], link: Sequence) -> list:
     """Follow a link back through bypassed nodes to the first node that stays."""
     while link[0] in bypassed:
         passed_input = bypassed[link[0]].outputs[link[1]]
@@ -98,23 +96,18 @@ def _upstream(template: Mapping[str, Any], bypassed: Mapping[str, Bypass], link:
     return list(link)
 
 
-def apply(template: Mapping[str, Any], ops: list[dict[str, Any]], origins: list[str]) -> dict[str, Any]:
-    """Apply ``ops`` to a copy of ``template``; a failed guard names the parameter and node."""
-    try:
-        return jsonpatch.JsonPatch(ops).apply(template)
-    except (jsonpatch.JsonPatchException, JsonPointerException) as exc:
-        raise RenderError(f"template does not match the mapping: {_failing(template, ops, origins)}: {exc}") from exc
+_OPERATIONS = {"test": jsonpatch.TestOperation, "replace": jsonpatch.ReplaceOperation, "remove": jsonpatch.RemoveOperation}
 
 
-def _failing(template: Mapping[str, Any], ops: list[dict[str, Any]], origins: list[str]) -> str:
-    """What the first failing operation was for (replays the patch one operation at a time)."""
-    doc = jsonpatch.apply_patch(template, [])
+def apply(template_text: str, ops: list[dict[str, Any]], origins: list[str]) -> dict[str, Any]:
+    """Apply ``ops`` in order to a fresh copy of the template; a failed guard names its origin."""
+    doc = json.loads(template_text)
     for op, origin in zip(ops, origins):
         try:
-            doc = jsonpatch.apply_patch(doc, [op], in_place=True)
-        except (jsonpatch.JsonPatchException, JsonPointerException):
-            return origin
-    return "patch"
+            doc = _OPERATIONS[op["op"]](op).apply(doc)
+        except (jsonpatch.JsonPatchException, JsonPointerException) as exc:
+            raise RenderError(f"template does not match the mapping: {origin}: {exc}") from exc
+    return doc
 
 
 def render(workflow: Workflow, request: Mapping[str, Any], runtime: Mapping[str, Any]) -> Rendered:
@@ -124,7 +117,7 @@ def render(workflow: Workflow, request: Mapping[str, Any], runtime: Mapping[str,
         raise RenderError(f"unknown runtime value(s) {sorted(unknown)}; known: {list(RUNTIME_NAMES)}")
     values = context(workflow, request, runtime)
     ops, origins = patch_operations(workflow, values)
-    graph = apply(workflow.template, ops, origins)
+    graph = apply(workflow.template_text, ops, origins)
     metadata = {"workflow": workflow.name}
     metadata.update((name, values[name]) for name in workflow.report if name in values)
     return Rendered(

@@ -1,11 +1,13 @@
 """Rendering: guarded JSON-patch operations, the template never mutated, bypass rewiring."""
 
 import copy
+import dataclasses
 import json
 
 import pytest
 
 from engine import RenderError, load_spec
+from engine.render import render as render_workflow
 from test_loader import SPEC, TEMPLATE, load
 
 RUNTIME = {"job_id": "job-1", "random_seed": 7}
@@ -59,10 +61,12 @@ def test_unknown_runtime_value_is_rejected(spec):
 
 
 def test_stale_template_fails_naming_parameter_and_node(tmp_path):
-    tiny = load(tmp_path)
-    tiny.workflows["tiny"].template["1"]["class_type"] = "EmptyLatentImage"
+    workflow = load(tmp_path).workflows["tiny"]
+    stale = copy.deepcopy(workflow.template)
+    stale["1"]["class_type"] = "EmptyLatentImage"
+    workflow = dataclasses.replace(workflow, template_text=json.dumps(stale))
     with pytest.raises(RenderError, match=r"parameter width -> node 1 \(EmptyImage\) input width"):
-        tiny.render(tiny.prepare({"workflow": "tiny"}))
+        render_workflow(workflow, {"width": 64}, RUNTIME)
 
 
 def test_parameters_for_names_the_values_written_to_a_node(spec):
