@@ -9,7 +9,6 @@ Run from the repository root:
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import logging
 import sys
@@ -31,25 +30,9 @@ def load_recipe(path: Path = RECIPE) -> dict[str, Any]:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-def ordered_catalog(catalog: Mapping[str, Any], orders: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of the catalogue with dynamic-combo sub-inputs put back in definition order."""
-    fixed = copy.deepcopy(dict(catalog))
-    for class_type, inputs in orders.items():
-        sections = fixed[class_type]["input"]
-        for name, options in inputs.items():
-            spec = {**sections.get("optional", {}), **sections.get("required", {})}[name]
-            for option in spec[1]["options"]:
-                order = options.get(option["key"])
-                if order:
-                    required = option["inputs"]["required"]
-                    option["inputs"]["required"] = {key: required[key] for key in [*order, *required]}
-    return fixed
-
-
 def recipe_catalog(recipe: Mapping[str, Any]) -> dict[str, Any]:
-    """The catalogue named by the recipe, with its recorded order fixes applied."""
-    catalog = json.loads((ROOT / recipe["catalog"]).read_text(encoding="utf-8"))
-    return ordered_catalog(catalog, recipe.get("dynamic_combo_order", {}))
+    """The node catalogue the recipe names."""
+    return json.loads((ROOT / recipe["catalog"]).read_text(encoding="utf-8"))
 
 
 def render(entry: Mapping[str, Any], catalog: Mapping[str, Any]) -> str:

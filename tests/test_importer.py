@@ -156,11 +156,19 @@ def test_committed_template_has_every_enabled_camera_lora_on(entry):
         ["ltx-2-19b-lora-camera-control-dolly-left.safetensors"] * len(entry["enable"])
 
 
-def test_sorted_catalogue_misassigns_dynamic_combo_values_and_is_refused():
+def test_dynamic_combo_sub_inputs_take_values_in_definition_order():
+    ui = workflow([node(1, "ResizeImageMaskNode", ["scale dimensions", 1280, 720, "center", "lanczos"],
+                        inputs=[slot("input", "IMAGE,MASK")])], [])
+    inputs = convert(ui, CATALOG)["1"]["inputs"]
+    assert (inputs["resize_type.width"], inputs["resize_type.height"], inputs["resize_type.crop"]) == (1280, 720, "center")
+
+
+def test_key_sorted_catalogue_misassigns_dynamic_combo_values_and_is_refused():
+    catalog = json.loads(json.dumps(CATALOG, sort_keys=True))
     ui = workflow([node(1, "ResizeImageMaskNode", ["scale dimensions", 1280, 720, "center", "lanczos"],
                         inputs=[slot("input", "IMAGE,MASK")])], [])
     with pytest.raises(WorkflowImportError, match=r"node 1 \(ResizeImageMaskNode\).*'center'"):
-        convert(ui, CATALOG)
+        convert(ui, catalog)
 
 
 # --- synthetic workflows -------------------------------------------------------------------------
