@@ -40,7 +40,7 @@ def _alternative_fields(error: ValidationError) -> str | None:
     return "/".join(format_path([*error.absolute_path, f]) for f in fields) or None
 
 
-def describe(error: ValidationError, owner: str = "here") -> tuple[str, str]:
+def describe(error: ValidationError, owner: str | None = None) -> tuple[str, str]:
     """Return (path, rule) for the error, naming the offending field itself where possible.
 
     ``owner`` says whose fields these are in "unknown field" messages (e.g. "workflow smoke").
@@ -60,7 +60,8 @@ def describe(error: ValidationError, owner: str = "here") -> tuple[str, str]:
         allowed = _allowed(error.schema)
         unexpected = sorted(k for k in error.instance if k not in allowed)
         name = unexpected[0] if unexpected else "?"
-        return format_path([*error.absolute_path, name]), f"unknown field for {owner} (allowed: {', '.join(allowed) or 'none'})"
+        whose = f" for {owner}" if owner else ""
+        return format_path([*error.absolute_path, name]), f"unknown field{whose} (allowed: {', '.join(allowed) or 'none'})"
     return path, error.message
 
 
