@@ -12,6 +12,7 @@ from typing import Any, Callable, Sequence
 from .catalog import load_catalog
 from .errors import EngineError
 from .loader import load_spec
+from .schema_errors import is_forbidden
 
 RANDOM_SEED_LIMIT = 2**53
 """Random seeds stay below 2**53 so JavaScript callers can send them back exactly."""
@@ -72,31 +73,57 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-def _describe_parameter(name: str, schema: dict[str, Any]) -> str:
-    rule = schema.get("type", "")
+def _rule(schema: dict[str, Any]) -> str:
+    """A parameter's rule in a few words: type or allowed values, bounds, default."""
     if "enum" in schema:
         rule = "one of " + ", ".join(map(str, schema["enum"]))
     elif "const" in schema:
         rule = f"= {schema['const']}"
+    else:
+        rule = str(schema.get("type", "any"))
     bounds = [f"{op} {schema[key]}" for key, op in (("minimum", ">="), ("maximum", "<=")) if key in schema]
     if bounds:
         rule += " " + ", ".join(bounds)
-    default = f" (default {schema['default']})" if "default" in schema else ""
-    return f"    {name}: {rule}{default}. {schema.get('description', '')}".rstrip()
+    return rule + (f" (default {schema['default']})" if "default" in schema else "")
+
+
+def _parameters(workflow) -> list[tuple[str, dict[str, Any], bool]]:
+    """(name, schema, required) for each parameter a caller may send, selecting fields excluded."""
+    required = set(workflow.schema.get("required", []))
+    return [
+        (name, schema, name in required)
+        for name, schema in workflow.parameters.items()
+        if not is_forbidden(schema) and "const" not in schema
+    ]
 
 
 def cmd_workflows(args: argparse.Namespace) -> int:
-    """List workflows, how to select them and their parameters."""
+    """List workflows, how to select them and their parameters (or a Markdown reference table)."""
     spec = load_spec(args.spec)
+    if args.markdown:
+        sys.stdout.write(markdown_reference(spec))
+        return 0
     for workflow in spec.workflows.values():
         select = " ".join(f"{k}={v}" for k, v in workflow.select.items())
-        print(f"{workflow.name}" + (f"  ({select})" if select else ""))
+        print(f"{workflow.name}  (workflow={workflow.name}{' or ' + select if select else ''})")
         print(f"  {workflow.description}")
-        required = set(workflow.schema.get("required", []))
-        for name, schema in workflow.parameters.items():
-            line = _describe_parameter(name, schema)
-            print(line + ("  [required]" if name in required else ""))
+        for name, schema, required in _parameters(workflow):
+            print(f"    {name}: {_rule(schema)}{' [required]' if required else ''}. {schema.get('description', '')}".rstrip())
     return 0
+
+
+def markdown_reference(spec) -> str:
+    """The request reference as a Markdown table, generated from the schemas (kept in the README)."""
+    rows: dict[tuple[str, str, str], list[str]] = {}
+    for workflow in spec.workflows.values():
+        for name, schema, required in _parameters(workflow):
+            rule = _rule(schema) + (", required" if required else "")
+            rows.setdefault((name, rule, schema.get("description", "")), []).append(workflow.name)
+    lines = ["| field | rule | workflows | meaning |", "|---|---|---|---|"]
+    for (name, rule, description), workflows in rows.items():
+        where = "all" if len(workflows) == len(spec.workflows) else ", ".join(workflows)
+        lines.append(f"| `{name}` | {rule} | {where} | {description} |")
+    return "\n".join(lines) + "\n"
 
 
 def cmd_golden(args: argparse.Namespace) -> int:
@@ -137,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     schema.set_defaults(func=cmd_schema)
 
     workflows = sub.add_parser("workflows", help="list workflows and their parameters")
+    workflows.add_argument("--markdown", action="store_true", help="print the request reference table for the README")
     workflows.set_defaults(func=cmd_workflows)
 
     golden = sub.add_parser("golden", help="regenerate golden files from tests/golden/cases.yaml")

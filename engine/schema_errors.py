@@ -22,14 +22,14 @@ def format_path(parts: Iterable[object]) -> str:
     return out
 
 
-def _forbidden(schema: object) -> bool:
+def is_forbidden(schema: object) -> bool:
     """A property declared only to be refused with a message (``{not: {}, x-error: ...}``)."""
     return isinstance(schema, dict) and schema.get("not") == {}
 
 
 def _allowed(schema: dict) -> list[str]:
     """The property names an object schema accepts."""
-    return sorted(k for k, v in schema.get("properties", {}).items() if not _forbidden(v))
+    return sorted(k for k, v in schema.get("properties", {}).items() if not is_forbidden(v))
 
 
 def _alternative_fields(error: ValidationError) -> str | None:

@@ -1,0 +1,17 @@
+"""The README stays true: its request reference is the one the schemas generate."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_request_reference_matches_the_schemas():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = re.search(r"<!-- request-reference:start -->\n(.*?)<!-- request-reference:end -->", readme, re.S)
+    generated = subprocess.run(
+        [sys.executable, "-m", "engine", "workflows", "--markdown"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    assert section and section.group(1) == generated, "regenerate: python -m engine workflows --markdown"
