@@ -30,12 +30,12 @@ _spec: engine.Spec | None = None
 
 
 def _setup_logging() -> None:
-    """Worker logs go to stdout (RunPod collects them), one line each."""
-    if not log.handlers:
-        stream = logging.StreamHandler(sys.stdout)
-        stream.setFormatter(logging.Formatter("%(levelname)-7s| %(name)s | %(message)s"))
-        log.addHandler(stream)
-        log.propagate = False
+    """Logs go to stdout (RunPod collects them): the worker's at LOG_LEVEL, libraries' at WARNING.
+
+    Configuring the root logger first also turns rp_upload's import-time basicConfig(INFO) into a no-op.
+    """
+    logging.basicConfig(level=logging.WARNING, stream=sys.stdout, format="%(levelname)-7s| %(name)s | %(message)s")
+    log.setLevel(os.environ.get("LOG_LEVEL", "INFO").strip().upper() or "INFO")
 
 
 def get_spec() -> engine.Spec:
