@@ -7,7 +7,7 @@ import pytest
 
 from engine.catalog import graph_problems, load_catalog
 
-RECORDS = Path(__file__).resolve().parents[2] / "shared" / "comfyui" / "records.json"
+RECORDS = Path(__file__).resolve().parent / "data" / "comfyui_records.json"
 
 
 @pytest.fixture(scope="module")
