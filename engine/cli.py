@@ -141,6 +141,25 @@ def cmd_golden(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    """Convert a UI-format workflow into templates/NAME.json and print a starter spec entry."""
+    import yaml
+
+    from .importer import WorkflowImportError, convert, dumps
+    from .starter import starter_entry
+
+    try:
+        ui = json.loads(Path(args.workflow).read_text(encoding="utf-8"))
+        graph = convert(ui, load_catalog(args.object_info), args.enable)
+    except (OSError, json.JSONDecodeError, WorkflowImportError) as exc:
+        raise EngineError(f"import {args.workflow}: {exc}") from exc
+    out = Path(args.templates) / f"{args.name}.json"
+    out.write_text(dumps(graph), encoding="utf-8")
+    print(f"wrote {out}; add this to spec/mappings.yaml, keep the targets you want and delete each 'current':", file=sys.stderr)
+    sys.stdout.write(yaml.safe_dump(starter_entry(args.name, graph), sort_keys=False, allow_unicode=True, width=100))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with one sub-command per job."""
     parser = argparse.ArgumentParser(prog="python -m engine", description=__doc__)
@@ -166,6 +185,14 @@ def build_parser() -> argparse.ArgumentParser:
     workflows = sub.add_parser("workflows", help="list workflows and their parameters")
     workflows.add_argument("--markdown", action="store_true", help="print the request reference table for the README")
     workflows.set_defaults(func=cmd_workflows)
+
+    importer = sub.add_parser("import", help="convert a UI-format workflow (.json the editor saves) into a template")
+    importer.add_argument("workflow", help="the UI-format workflow file")
+    importer.add_argument("--name", required=True, help="workflow name; writes templates/NAME.json")
+    importer.add_argument("--enable", nargs="*", default=[], help="ids of bypassed/muted nodes to switch on (e.g. 92:105)")
+    importer.add_argument("--object-info", help="node catalogue (default: spec/object_info.json)")
+    importer.add_argument("--templates", default="templates", help="output folder (default: templates)")
+    importer.set_defaults(func=cmd_import)
 
     golden = sub.add_parser("golden", help="regenerate golden files from tests/golden/cases.yaml")
     golden.add_argument("--check", action="store_true", help="only report golden files that differ")

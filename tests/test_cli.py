@@ -85,3 +85,17 @@ def test_schema_prints_the_request_schema():
 def test_workflows_lists_parameters():
     result = run("workflows")
     assert result.returncode == 0 and "smoke" in result.stdout and "width: integer >= 16, <= 1920 (default 64)" in result.stdout
+
+
+def test_import_reproduces_a_committed_template_and_prints_a_starter_entry(tmp_path):
+    result = run("import", "templates/source/video_ltx2_t2v.json", "--name", "again", "--enable", "92:105", "92:106", "--templates", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "again.json").read_text() == (ROOT / "templates" / "ltx2-t2v-pro.json").read_text()
+    assert "noise_seed" in result.stdout and "template: again.json" in result.stdout
+
+
+def test_import_of_a_broken_file_is_one_line(tmp_path):
+    broken = tmp_path / "ui.json"
+    broken.write_text("{")
+    result = run("import", str(broken), "--name", "x", "--templates", str(tmp_path))
+    assert result.returncode == 1 and result.stderr.startswith("error: import ") and result.stderr.count("\n") == 1
