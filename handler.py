@@ -32,10 +32,15 @@ _spec: engine.Spec | None = None
 def _setup_logging() -> None:
     """Logs go to stdout (RunPod collects them): the worker's at LOG_LEVEL, libraries' at WARNING.
 
-    Configuring the root logger first also turns rp_upload's import-time basicConfig(INFO) into a no-op.
+    ``force`` replaces the root handler that `import runpod` installs (rp_upload's basicConfig at INFO),
+    which would otherwise print every aiohttp/boto request line.
     """
-    logging.basicConfig(level=logging.WARNING, stream=sys.stdout, format="%(levelname)-7s| %(name)s | %(message)s")
-    log.setLevel(os.environ.get("LOG_LEVEL", "INFO").strip().upper() or "INFO")
+    logging.basicConfig(level=logging.WARNING, stream=sys.stdout, format="%(levelname)-7s| %(name)s | %(message)s",
+                        force=True)
+    try:
+        log.setLevel(os.environ.get("LOG_LEVEL", "INFO").strip().upper() or "INFO")
+    except ValueError:
+        log.setLevel(logging.INFO)  # every job reports the bad LOG_LEVEL as a configuration error
 
 
 def get_spec() -> engine.Spec:

@@ -11,7 +11,7 @@ from typing import Any, Callable, Mapping
 import websocket
 
 from .comfy_client import ComfyClient
-from .worker_errors import ComfyFailed, ComfyUnreachable, JobTimeout
+from .worker_errors import ComfyFailed, ComfyUnreachable, JobTimeout, WorkerError
 
 log = logging.getLogger("worker.watch")
 
@@ -116,6 +116,12 @@ class PromptWatcher:
         except ComfyUnreachable:
             log.warning("websocket reconnect failed; following the job through /history only")
 
+    def _check_known(self, prompt_id: str) -> None:
+        """After a drop: a prompt neither queued nor in history was lost (ComfyUI restarted under us)."""
+        if not self.client.in_queue(prompt_id) and self.client.history(prompt_id) is None:
+            raise ComfyFailed(f"ComfyUI at {self.client.base_url} lost the job (it restarted during the job)",
+                              refresh_worker=True)
+
     def _finished(self, prompt_id: str) -> Completion | None:
         """Check /history (covers completions missed while disconnected); raise if the prompt failed."""
         entry = self.client.history(prompt_id)
@@ -159,7 +165,25 @@ class PromptWatcher:
 
     def wait(self, prompt_id: str, deadline: float, *, timeout_s: float,
              describe: Callable[[str], str] = lambda node: f"node {node}") -> Completion:
-        """Block until the prompt finishes (Completion) or fails (ComfyFailed / JobTimeout / ComfyUnreachable)."""
+        """Block until the prompt finishes (Completion) or fails (ComfyFailed / JobTimeout / ComfyUnreachable).
+
+        An unexpected exception (a bug, not a ComfyUI outcome) takes the prompt back before propagating,
+        so it neither keeps the GPU busy nor writes files after the job's cleanup.
+        """
+        try:
+            return self._wait(prompt_id, deadline, timeout_s, describe)
+        except WorkerError:
+            raise
+        except Exception:
+            try:
+                self.client.interrupt(prompt_id)
+                self.client.delete_from_queue([prompt_id])
+            except WorkerError as err:
+                log.warning("could not take back prompt %s: %s", prompt_id, err)
+            raise
+
+    def _wait(self, prompt_id: str, deadline: float, timeout_s: float, describe: Callable[[str], str]) -> Completion:
+        """The wait loop behind wait()."""
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -170,6 +194,7 @@ class PromptWatcher:
                 if done is not None:
                     return done
                 self._on_drop("not connected")
+                self._check_known(prompt_id)
                 continue
             self.ws.settimeout(min(self.poll_interval, remaining))
             try:
@@ -186,12 +211,14 @@ class PromptWatcher:
                 done = self._finished(prompt_id)
                 if done is not None:
                     return done
+                self._check_known(prompt_id)
                 continue
             if opcode == websocket.ABNF.OPCODE_CLOSE:
                 self._on_drop("closed by ComfyUI")
                 done = self._finished(prompt_id)
                 if done is not None:
                     return done
+                self._check_known(prompt_id)
                 continue
             if opcode != websocket.ABNF.OPCODE_TEXT:
                 continue

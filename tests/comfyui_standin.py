@@ -46,7 +46,7 @@ NOT_JSON_BODY = "500 Internal Server Error\n\nServer got itself in trouble"
 class Scenario:
     """What the stand-in does with the next prompts.
 
-    outcome: success | execution_error | interrupted | hang | die
+    outcome: success | execution_error | interrupted | hang | die | restart (forgets the job, cuts websockets)
     reject: None | "400" | "node_errors" (HTTP 200 with node_errors); reject_body overrides the body.
     drop_ws_after_step: close the client's websocket after that many sampler steps;
     lose_completion: then finish while it is disconnected, else wait for it to reconnect first.
@@ -180,6 +180,14 @@ class ComfyStandIn:
         """Simulate a crashed ComfyUI: stop listening and cut every connection without a close frame."""
         self.dead = True
         await self._site.stop()
+        for ws in list(self._sockets.values()):
+            self._abort(ws)
+        self._sockets.clear()
+
+    async def _restart(self) -> None:
+        """Simulate ComfyUI restarting under a supervisor: jobs and websockets gone, HTTP answering again."""
+        self._running = None
+        self._pending.clear()
         for ws in list(self._sockets.values()):
             self._abort(ws)
         self._sockets.clear()
@@ -395,6 +403,9 @@ class ComfyStandIn:
             self._steps_done += 1
             if s.outcome == "die" and self._steps_done >= s.fail_after_steps:
                 await self._die()
+                return False
+            if s.outcome == "restart" and self._steps_done >= s.fail_after_steps:
+                await self._restart()
                 return False
             if s.drop_ws_after_step is not None and self._steps_done == s.drop_ws_after_step:
                 await self._disconnect(job)

@@ -69,6 +69,28 @@ def test_comfyui_dying_mid_job_fails_at_once_and_asks_for_a_fresh_worker(comfy):
     assert seconds < 1
 
 
+def test_a_job_lost_by_a_restarted_comfyui_fails_at_once(comfy):
+    error, _, _, seconds = run(comfy, Scenario(outcome="restart", fail_after_steps=2))
+    assert isinstance(error, ComfyFailed) and error.refresh_worker
+    assert str(error) == f"ComfyUI at {comfy.url} lost the job (it restarted during the job)"
+    assert seconds < 1
+
+
+def test_an_unexpected_exception_takes_the_prompt_back(comfy):
+    def broken_callback(event, data):
+        if event == "progress":
+            raise KeyError("bug")
+
+    comfy.scenario = Scenario(outcome="hang", error_node="92:20")
+    client = ComfyClient(comfy.url)
+    with PromptWatcher(client, "cid-bug", on_event=broken_callback) as watcher:
+        prompt_id = str(uuid.uuid4())
+        client.queue_prompt(sampler_graph(), "cid-bug", prompt_id)
+        with pytest.raises(KeyError):
+            watcher.wait(prompt_id, time.monotonic() + 5, timeout_s=5)
+    assert comfy.interrupts == [{"prompt_id": prompt_id}] and comfy.queue_deletes == [[prompt_id]]
+
+
 def test_a_hang_past_the_deadline_is_interrupted_and_fails(comfy):
     error, _, _, seconds = run(comfy, Scenario(outcome="hang", error_node="92:10"), timeout=0.5)
     assert isinstance(error, JobTimeout) and not error.refresh_worker
