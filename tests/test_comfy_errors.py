@@ -5,8 +5,9 @@ from engine.comfy_errors import format_rejection
 INT_ABOVE_MAX = {
     "error": {"type": "prompt_outputs_failed_validation", "message": "Prompt outputs failed validation",
               "details": "", "extra_info": {}},
-    "node_errors": {"1": {"errors": [{"type": "value_bigger_than_max", "message": "Value 20000 bigger than max of 16384",
-                                      "details": "width", "extra_info": {"input_name": "width", "received_value": 20000}}],
+    "node_errors": {"1": {"errors": [{"type": "value_bigger_than_max",
+                                      "message": "Value 20000 bigger than max of 16384", "details": "width",
+                                      "extra_info": {"input_name": "width", "received_value": 20000}}],
                           "dependent_outputs": ["3"], "class_type": "EmptyImage"}},
 }
 TWO_NODES = {
@@ -27,7 +28,8 @@ TWO_NODES = {
     },
 }
 UNKNOWN_CLASS = {
-    "error": {"type": "missing_node_type", "message": "Node 'NoSuchNode' not found. The custom node may not be installed.",
+    "error": {"type": "missing_node_type",
+              "message": "Node 'NoSuchNode' not found. The custom node may not be installed.",
               "details": "Node ID '#1'", "extra_info": {"node_id": "1", "class_type": "NoSuchNode",
                                                          "node_title": "NoSuchNode"}},
     "node_errors": {},
@@ -55,8 +57,8 @@ def test_one_line_per_node_with_each_error_of_the_node():
 
 
 def test_class_type_falls_back_to_the_graph_and_several_parameters_are_listed():
-    body = {"error": {}, "node_errors": {"7": {"errors": [{"message": "Value 0 smaller than min of 1",
-                                                          "details": "length", "extra_info": {"input_name": "length"}}]}}}
+    error = {"message": "Value 0 smaller than min of 1", "details": "length", "extra_info": {"input_name": "length"}}
+    body = {"error": {}, "node_errors": {"7": {"errors": [error]}}}
     text = format_rejection(400, body, graph={"7": {"class_type": "EmptyLTXVLatentVideo"}},
                             parameters_for=lambda node: ["duration", "frames"])
     assert text.endswith("node 7 (EmptyLTXVLatentVideo) input length: value 0 smaller than min of 1 "
@@ -64,8 +66,9 @@ def test_class_type_falls_back_to_the_graph_and_several_parameters_are_listed():
 
 
 def test_errors_without_node_errors_still_name_the_node_or_the_reason():
-    assert format_rejection(400, UNKNOWN_CLASS) == ("ComfyUI rejected the workflow: node 1 (NoSuchNode): "
-                                                    "Node 'NoSuchNode' not found. The custom node may not be installed.")
+    assert format_rejection(400, UNKNOWN_CLASS) == (
+        "ComfyUI rejected the workflow: node 1 (NoSuchNode): "
+        "Node 'NoSuchNode' not found. The custom node may not be installed.")
     assert format_rejection(400, NO_OUTPUTS) == "ComfyUI rejected the workflow: Prompt has no outputs"
 
 

@@ -170,7 +170,8 @@ def test_an_output_too_large_to_inline_fails_naming_the_bucket_variables(worker,
     monkeypatch.setenv("INLINE_MAX_BYTES", "50000")
     worker.scenario = Scenario(output_bytes=60_000)
     error = run(SMOKE)["error"]
-    assert error.startswith("the video is 60000 bytes (") and "over the 50000 bytes inline limit (INLINE_MAX_BYTES)" in error
+    assert error.startswith("the video is 60000 bytes (")
+    assert "over the 50000 bytes inline limit (INLINE_MAX_BYTES)" in error
     assert error.endswith("set BUCKET_ENDPOINT_URL, BUCKET_ACCESS_KEY_ID, BUCKET_SECRET_ACCESS_KEY to receive it "
                           "as video_url instead")
 
@@ -227,3 +228,17 @@ def test_job_ids_are_file_name_safe_unique_and_long_enough_to_match_files_safely
     assert len(handler.make_job_id(None)) == 32
     with pytest.raises(ValueError):
         remove_job_files("short", ["/"])
+
+
+def test_the_readiness_check_waits_for_comfyui_and_gives_up_after_the_readiness_wait(worker, monkeypatch):
+    handler.wait_for_comfyui()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        monkeypatch.setenv("COMFYUI_URL", f"http://127.0.0.1:{sock.getsockname()[1]}")
+    monkeypatch.setenv("COMFYUI_READY_TIMEOUT_S", "0.3")
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="did not answer .* within 0.3 s \\(COMFYUI_READY_TIMEOUT_S\\)"):
+        handler.wait_for_comfyui()
+    assert time.monotonic() - started < 2
+    monkeypatch.setenv("JOB_TIMEOUT_S", "never")
+    assert handler.wait_for_comfyui() is None  # a configuration error is left for the jobs to report

@@ -129,6 +129,12 @@ def test_redirects_are_followed_and_checked_again(server):
         assert len(server.paths) == 1, "the refused redirect target must never be requested"
 
 
+def test_https_is_spoken_to_the_pinned_address(server):
+    with pytest.raises(ImageInputError, match="image_url: download failed: .*SSL"):
+        fetch_image_url(f"https://images.example.com:{server.port}/png", max_bytes=10**6, timeout=2,
+                        **public_dns(server))
+
+
 def test_redirect_loops_stop(server):
     url = f"http://images.example.com:{server.port}/redirect?to=/redirect?to=/redirect?to=/redirect?to=" \
           "/redirect?to=/redirect?to=/redirect?to=/png"

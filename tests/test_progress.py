@@ -20,7 +20,8 @@ def test_two_sampler_stages_report_stage_step_and_rising_percent():
     first = tracker.update("executing", {"node": "92:10"})
     assert (first["status"], first["stage"], first["stages"]) == ("sampling", 1, 2)
     middle = tracker.update("progress", {"node": "92:10", "value": 5, "max": 10})
-    assert (middle["step"], middle["steps"], middle["message"]) == (5, 10, f"stage 1/2, step 5/10, {middle['percent']}%")
+    assert (middle["step"], middle["steps"]) == (5, 10)
+    assert middle["message"] == f"stage 1/2, step 5/10, {middle['percent']}%"
     tracker.update("executing", {"node": "92:20"})
     late = tracker.update("progress", {"node": "92:20", "value": 10, "max": 10})
     assert late["stage"] == 2
