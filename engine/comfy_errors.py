@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
-ParametersFor = Callable[[str], list[str]]
+ParametersFor = Callable[[str, Sequence[str]], list[str]]
+"""(node id, failing input names) -> the request fields mapped there (Rendered.parameters_for)."""
 
 
 def _lower_first(text: str) -> str:
@@ -26,10 +27,9 @@ def _describe_error(error: Mapping[str, Any]) -> str:
     return f"input {input_name}: {message}" if input_name else message
 
 
-def _parameters_note(node_id: str, parameters_for: ParametersFor | None, inputs: list[str] = ()) -> str:
-    """' (request parameter: seed)' when the node is a mapped target; narrowed to the failing inputs' names."""
-    names = parameters_for(node_id) if parameters_for else []
-    names = [n for n in names if n in inputs] or names
+def _parameters_note(node_id: str, parameters_for: ParametersFor | None, inputs: Sequence[str] = ()) -> str:
+    """' (request parameter: seed)' when the failing node or input is written from the request."""
+    names = parameters_for(node_id, inputs) if parameters_for else []
     if not names:
         return ""
     label = "parameter" if len(names) == 1 else "parameters"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Callable, Mapping, Sequence
 
-from jinja2 import StrictUndefined, Template, TemplateSyntaxError, Undefined
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, Undefined, meta
 from jinja2.exceptions import TemplateRuntimeError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -46,6 +46,8 @@ class Expression:
     source: str
     where: str
     _fn: Callable[..., Any] = field(repr=False, compare=False)
+    names: frozenset[str] = frozenset()
+    """The names the expression reads (for tracing a value back to request fields)."""
 
     def evaluate(self, context: Mapping[str, Any]) -> Any:
         """Evaluate over ``context``; an undefined name or sandbox violation is a SpecError."""
@@ -64,6 +66,11 @@ def _compiled(source: str) -> Callable[..., Any]:
     return _ENV.compile_expression(source, undefined_to_none=False)
 
 
+@lru_cache(maxsize=1024)
+def _names(source: str) -> frozenset[str]:
+    return frozenset(meta.find_undeclared_variables(_ENV.parse(f"{{{{ ({source}) }}}}")))
+
+
 @lru_cache(maxsize=256)
 def _compiled_program(source: str) -> Template:
     return _ENV.from_string(source)
@@ -75,7 +82,7 @@ def compile_expression(source: str, where: str) -> Expression:
         fn = _compiled(source)
     except TemplateSyntaxError as exc:
         raise SpecError([f"{where}: invalid expression {source!r}: {exc.message}"]) from exc
-    return Expression(source=source, where=where, _fn=fn)
+    return Expression(source=source, where=where, _fn=fn, names=_names(source))
 
 
 @dataclass(frozen=True)
@@ -100,6 +107,25 @@ class Program:
             return self._run_stepwise(values)
         out.update(results)
         return out
+
+    def sources(self, name: str, fields: set[str]) -> list[str]:
+        """The request fields (among ``fields``) that value ``name`` is or derives from, nearest first.
+
+        A derived value that shadows a field (``width`` snapped) counts as that field too.
+        """
+        steps = dict(self.steps)
+        found: list[str] = []
+        pending, seen = [name], set()
+        while pending:
+            current = pending.pop(0)
+            if current in seen:
+                continue
+            seen.add(current)
+            if current in fields:
+                found.append(current)
+            if current in steps:
+                pending += sorted(steps[current].names)
+        return found
 
     def _run_stepwise(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """Evaluate one step at a time, so the error raised names the step that failed."""

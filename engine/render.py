@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import jsonpatch
 from jsonpointer import JsonPointerException
@@ -38,9 +38,9 @@ class Rendered:
         """The RFC 6902 patch as JSON (string paths), for review, golden files and ``--patch``."""
         return [{**op, "path": op["path"].path} for op in self.operations]
 
-    def parameters_for(self, node_id: str) -> list[str]:
-        """Names of the values written into ``node_id`` (for readable ComfyUI errors)."""
-        return self._workflow.parameters_for(node_id)
+    def parameters_for(self, node_id: str, inputs: Iterable[str] = ()) -> list[str]:
+        """The request fields written into ``node_id`` (``inputs`` narrows), see Workflow.parameters_for."""
+        return self._workflow.parameters_for(node_id, inputs)
 
 
 def context(workflow: Workflow, request: Mapping[str, Any], runtime: Mapping[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from jsonpointer import JsonPointer
 from jsonschema.protocols import Validator
@@ -87,9 +87,21 @@ class Workflow:
     outputs: Mapping[str, NodeRef]
     report: tuple[str, ...]
 
-    def parameters_for(self, node_id: str) -> list[str]:
-        """Names of the values this workflow writes into ``node_id`` (for readable ComfyUI errors)."""
-        return [name for name, targets in self.targets if any(t.node == node_id for t in targets)]
+    def parameters_for(self, node_id: str, inputs: Iterable[str] = ()) -> list[str]:
+        """The request fields whose values are written into ``node_id`` (for readable ComfyUI errors).
+
+        With ``inputs``, only the fields written to those inputs, when any are; derived values are
+        traced back to the request fields they come from (``frames`` -> ``duration``).
+        """
+        wanted = set(inputs)
+        mapped = [(name, t) for name, targets in self.targets for t in targets if t.node == node_id]
+        chosen = [(name, t) for name, t in mapped if t.input in wanted] or mapped
+        fields = set(self.parameters)
+        found: list[str] = []
+        for name, target in chosen:
+            for source in [name, *sorted(target.value.names if target.value else ())]:
+                found += [f for f in self.let.sources(source, fields) if f not in found]
+        return found
 
     @property
     def parameters(self) -> dict[str, Any]:

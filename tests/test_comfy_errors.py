@@ -1,5 +1,6 @@
 """ComfyUI validation answers -> one readable line per node (bodies copied from records.json)."""
 
+import engine
 from engine.comfy_errors import format_rejection
 
 INT_ABOVE_MAX = {
@@ -39,8 +40,9 @@ NO_OUTPUTS = {"error": {"type": "prompt_no_outputs", "message": "Prompt has no o
 
 
 def test_value_above_max_names_node_class_input_and_request_parameter():
-    names = {"1": ["width", "height", "frames"]}
-    text = format_rejection(400, INT_ABOVE_MAX, parameters_for=lambda node: names.get(node, []))
+    spec = engine.load_spec()
+    rendered = spec.render(spec.prepare({"workflow": "smoke"}), {"job_id": "j"})
+    text = format_rejection(400, INT_ABOVE_MAX, parameters_for=rendered.parameters_for)
     assert text.splitlines() == [
         "ComfyUI rejected the workflow (Prompt outputs failed validation):",
         "node 1 (EmptyImage) input width: value 20000 bigger than max of 16384 (request parameter: width)",
@@ -60,7 +62,7 @@ def test_class_type_falls_back_to_the_graph_and_several_parameters_are_listed():
     error = {"message": "Value 0 smaller than min of 1", "details": "length", "extra_info": {"input_name": "length"}}
     body = {"error": {}, "node_errors": {"7": {"errors": [error]}}}
     text = format_rejection(400, body, graph={"7": {"class_type": "EmptyLTXVLatentVideo"}},
-                            parameters_for=lambda node: ["duration", "frames"])
+                            parameters_for=lambda node, inputs: ["duration", "frames"])
     assert text.endswith("node 7 (EmptyLTXVLatentVideo) input length: value 0 smaller than min of 1 "
                          "(request parameters: duration, frames)")
 

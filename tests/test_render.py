@@ -71,7 +71,7 @@ def test_stale_template_fails_naming_parameter_and_node(tmp_path):
 
 def test_parameters_for_names_the_values_written_to_a_node(spec):
     rendered = render(spec, {"workflow": "smoke"})
-    assert rendered.parameters_for("1") == ["width", "height", "frames", "color_value"]
+    assert rendered.parameters_for("1") == ["width", "height", "frames", "duration", "fps", "color"]
 
 
 BYPASS_TEMPLATE = {
@@ -97,3 +97,11 @@ def test_bypass_not_taken_leaves_the_graph_alone(tmp_path):
     tiny = load(tmp_path, BYPASS_SPEC, BYPASS_TEMPLATE)
     graph = tiny.render(tiny.prepare({"workflow": "tiny"})).graph
     assert graph["3"]["inputs"]["video"] == ["5", 0] and "4" in graph
+
+
+def test_parameters_for_an_input_traces_derived_values_to_request_fields(spec):
+    rendered = spec.render(spec.prepare({"prompt": "p"}), RUNTIME)
+    assert rendered.parameters_for("177:113", ["value"]) == ["duration"]
+    assert rendered.parameters_for("177:131", ["width"]) == ["width", "resolution"]
+    assert rendered.parameters_for("177:170", ["lora_name"]) == ["camera_lora"]
+    assert rendered.parameters_for("104", ["filename_prefix"]) == []
