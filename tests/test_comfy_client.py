@@ -64,7 +64,7 @@ def test_queue_history_and_view(comfy, comfy_dirs, tmp_path):
 def test_a_400_is_rejected_with_one_line_per_node(comfy):
     comfy.scenario = Scenario(reject="400")
     with pytest.raises(ComfyRejected) as err:
-        ComfyClient(comfy.url).queue_prompt(smoke_graph(), "c", str(uuid.uuid4()), lambda n: ["width"])
+        ComfyClient(comfy.url).queue_prompt(smoke_graph(), "c", str(uuid.uuid4()), lambda node, inputs: ["width"])
     assert str(err.value).splitlines()[1] == ("node 1 (EmptyImage) input width: value 20000 bigger than max of 16384 "
                                               "(request parameter: width)")
 
