@@ -16,7 +16,7 @@ T = TypeVar("T", int, float)
 
 @dataclass(frozen=True)
 class Config:
-    """Everything the handler reads from the environment (see docs/handler.md for each variable)."""
+    """Everything the handler reads from the environment (the README lists each variable)."""
 
     comfyui_url: str = "http://127.0.0.1:8188"
     comfyui_output_dir: str = "/comfyui/output"

@@ -15,3 +15,11 @@ def test_request_reference_matches_the_schemas():
         [sys.executable, "-m", "engine", "workflows", "--markdown"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout
     assert section and section.group(1) == generated, "regenerate: python -m engine workflows --markdown"
+
+
+def test_every_environment_variable_the_worker_reads_is_documented():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    source = (ROOT / "engine" / "config.py").read_text(encoding="utf-8")
+    names = set(re.findall(r'"([A-Z][A-Z0-9_]{3,})"', source))
+    assert names >= {"COMFYUI_URL", "JOB_TIMEOUT_S", "BUCKET_ENDPOINT_URL", "LOG_LEVEL"}
+    assert sorted(n for n in names if f"`{n}`" not in readme) == []
