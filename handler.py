@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import secrets
 import shutil
 import sys
 import tempfile
@@ -108,7 +107,7 @@ def run_job(job: dict, config: Config) -> dict:
         if image is not None:
             data, extension, content_type = image
             input_image = client.upload_image(data, f"{job_id}.{extension}", content_type)
-        rendered = spec.render(prepared, runtime={"job_id": job_id, "random_seed": secrets.randbelow(2**53),
+        rendered = spec.render(prepared, runtime={"job_id": job_id, "random_seed": engine.new_random_seed(),
                                                   "input_image": input_image})
         reporter = ProgressReporter(rendered.graph, progress_sender(job), config.progress_interval_s)
         client_id = uuid.uuid4().hex

@@ -8,7 +8,7 @@
 
 from .errors import EngineError, RenderError, RequestError, SpecError
 from .loader import load_spec
-from .render import RUNTIME_NAMES, Rendered
+from .render import RUNTIME_NAMES, Rendered, new_random_seed
 from .requests import Prepared
 from .spec import Spec, Workflow
 
@@ -23,4 +23,5 @@ __all__ = [
     "SpecError",
     "Workflow",
     "load_spec",
+    "new_random_seed",
 ]

@@ -1,10 +1,9 @@
-"""Command line: ``python -m engine render|lint|schema|workflows|golden ...``."""
+"""Command line: ``python -m engine render|lint|schema|workflows|golden|import|models ...``."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import secrets
 import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -12,11 +11,8 @@ from typing import Any, Callable, Sequence
 from .catalog import load_catalog
 from .errors import EngineError
 from .loader import load_spec
+from .render import new_random_seed
 from .schema_errors import is_forbidden
-
-RANDOM_SEED_LIMIT = 2**53
-"""Random seeds stay below 2**53 so JavaScript callers can send them back exactly."""
-
 
 def _read_request(source: str) -> Any:
     text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
@@ -38,7 +34,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         request = request["input"]
     runtime = {
         "job_id": args.job_id,
-        "random_seed": secrets.randbelow(RANDOM_SEED_LIMIT),
+        "random_seed": new_random_seed(),
         "input_image": args.input_image,
     }
     rendered = spec.render(spec.prepare(request), runtime)
@@ -48,10 +44,20 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
-    """Print one line per problem; exit 1 if there is any."""
+    """Print one line per problem; exit 1 if there is any (--comfy-url: against a running ComfyUI)."""
     from .lint import lint
 
-    problems = lint(load_catalog(args.object_info), args.spec, args.models)
+    if args.comfy_url:
+        from .preflight import live_checks
+        from .worker_errors import WorkerError
+
+        try:
+            catalog, model_check = live_checks(args.comfy_url, args.models)
+        except WorkerError as exc:
+            raise EngineError(str(exc)) from exc
+        problems = lint(catalog, args.spec, args.models, model_check)
+    else:
+        problems = lint(load_catalog(args.object_info), args.spec, args.models)
     for line in problems:
         print(line)
     if problems:
@@ -160,6 +166,62 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _model_plan(args: argparse.Namespace):
+    """(manifest, {workflow: [ModelFile]}) for the workflows --workflows picks."""
+    from .models import load_manifest, needed_models, pick_workflows
+
+    spec = load_spec(args.spec)
+    manifest = load_manifest(args.models)
+    return manifest, needed_models(spec, manifest, pick_workflows(spec.workflows, args.workflows))
+
+
+def cmd_models_list(args: argparse.Namespace) -> int:
+    """Print what each workflow needs, every file with its size and, with --models-dir, where it is."""
+    from .models import gigabytes
+
+    _, plan = _model_plan(args)
+    files = {m.name: m for models in plan.values() for m in models}
+    print(f"{'workflow':<16} {'files':>5} {'size':>9}")
+    for workflow, models in plan.items():
+        print(f"{workflow:<16} {len(models):>5} {gigabytes(sum(m.size_gb for m in models)):>9}")
+    print()
+    dirs = args.models_dir or []
+    missing = []
+    for model in sorted(files.values(), key=lambda m: (m.folder, m.name)):
+        users = ", ".join(w for w, models in plan.items() if model in models)
+        gated = " [gated: needs HF_TOKEN]" if model.gated else ""
+        line = f"{model.where:<72} {gigabytes(model.size_gb):>9}  {model.repo}{gated}  needed by {users}"
+        if dirs:
+            found = model.find(dirs)
+            missing += [] if found else [model]
+            line = f"{'present' if found else 'MISSING':<8}" + line
+        print(line)
+    total = sum(m.size_gb for m in files.values())
+    summary = f"total: {len(files)} files, {gigabytes(total)} (sizes approximate)"
+    if dirs:
+        summary += (f"; missing under {', '.join(dirs)}: {len(missing)} files, "
+                    f"{gigabytes(sum(m.size_gb for m in missing))}")
+    print(summary)
+    return 0
+
+
+def cmd_models_download(args: argparse.Namespace) -> int:
+    """Fetch the missing model files of the chosen workflows into --dest."""
+    import logging
+
+    from .model_download import Downloader
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s: %(message)s")
+    _, plan = _model_plan(args)
+    models = list({m.name: m for ms in plan.values() for m in ms}.values())
+    outcomes = Downloader(args.dest, args.models_dir or []).run(
+        models, jobs=args.jobs, skip_gated_without_token=args.skip_gated_without_token)
+    counts = {status: sum(o.status == status for o in outcomes) for status in ("present", "downloaded", "skipped")}
+    print(f"ok: {counts['downloaded']} downloaded, {counts['present']} already present, "
+          f"{counts['skipped']} skipped (gated, no HF_TOKEN) in {args.dest}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with one sub-command per job."""
     parser = argparse.ArgumentParser(prog="python -m engine", description=__doc__)
@@ -176,6 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     lint = sub.add_parser("lint", help="check spec, templates and examples against the node catalogue")
     lint.add_argument("--object-info", help="a saved GET /object_info answer (default: spec/object_info.json)")
     lint.add_argument("--models", help="model manifest (default: spec/models.yaml)")
+    lint.add_argument("--comfy-url", help="check against a running ComfyUI (its /object_info and model folders)")
     lint.set_defaults(func=cmd_lint)
 
     schema = sub.add_parser("schema", help="print the request JSON Schema")
@@ -198,6 +261,24 @@ def build_parser() -> argparse.ArgumentParser:
     golden.add_argument("--check", action="store_true", help="only report golden files that differ")
     golden.add_argument("--dir", default="tests/golden", help="golden directory (default: tests/golden)")
     golden.set_defaults(func=cmd_golden)
+
+    models = sub.add_parser("models", help="model files: what each workflow needs; download what is missing")
+    models.add_argument("--models", help="model manifest (default: spec/models.yaml)")
+    models_sub = models.add_subparsers(dest="models_command", required=True)
+    workflows_help = "comma-separated workflow names or patterns such as '*-fast' (default: all)"
+    listing = models_sub.add_parser("list", help="files each workflow needs, sizes, totals, what is present")
+    listing.add_argument("--workflows", help=workflows_help)
+    listing.add_argument("--models-dir", action="append", help="a models directory to look in (repeatable)")
+    listing.set_defaults(func=cmd_models_list)
+    download = models_sub.add_parser("download", help="fetch missing files from Hugging Face (HF_TOKEN, HF_ENDPOINT)")
+    download.add_argument("--workflows", help=workflows_help)
+    download.add_argument("--dest", default="models", help="models directory to download into (default: models)")
+    download.add_argument("--models-dir", action="append",
+                          help="another models directory whose files count as present (repeatable)")
+    download.add_argument("--jobs", type=int, default=3, help="files downloaded in parallel (default: 3)")
+    download.add_argument("--skip-gated-without-token", action="store_true",
+                          help="without HF_TOKEN, skip gated files instead of failing (e.g. an image build)")
+    download.set_defaults(func=cmd_models_download)
     return parser
 
 

@@ -8,6 +8,7 @@ fails loudly with the parameter and node named, never as a silently wrong graph.
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -20,6 +21,14 @@ from .spec import Bypass, Workflow
 
 RUNTIME_NAMES = ("job_id", "random_seed", "input_image")
 """Values the caller (handler or CLI) supplies per job, visible to spec expressions."""
+
+RANDOM_SEED_LIMIT = 2**53
+"""Random seeds stay below 2**53 so JavaScript callers can send them back exactly."""
+
+
+def new_random_seed() -> int:
+    """A fresh ``random_seed`` runtime value for one job."""
+    return secrets.randbelow(RANDOM_SEED_LIMIT)
 
 
 @dataclass(frozen=True)
