@@ -44,6 +44,7 @@ class HubState:
     cdn_url: str = ""
     """When set, files redirect there like the Hub's LFS files (another origin)."""
     requests: list[dict[str, Any]] = field(default_factory=list)
+    """Every request: method, path and headers (names lower-cased)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, repo: str, path: str, data: bytes) -> str:
@@ -87,7 +88,8 @@ class _HubHandler(BaseHTTPRequestHandler):
     def _serve(self, body: bool) -> None:
         state = self.state
         with state.lock:
-            state.requests.append({"method": self.command, "path": self.path, "headers": dict(self.headers)})
+            state.requests.append({"method": self.command, "path": self.path,
+                                   "headers": {k.lower(): v for k, v in self.headers.items()}})
         parts = self.path.split("?")[0].lstrip("/").split("/")
         if parts[0] == "cdn":
             repo, path = "/".join(parts[1:3]), "/".join(parts[3:])
@@ -164,7 +166,7 @@ class FakeHub:
 
     def __enter__(self) -> "FakeHub":
         for server in self._servers:
-            threading.Thread(target=server.serve_forever, daemon=True).start()
+            threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 
     def __exit__(self, *exc: object) -> None:
