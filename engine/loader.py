@@ -78,9 +78,11 @@ def load_spec(path: Path | str | None = None, templates_dir: Path | str | None =
     workflows = {}
     for name, entry in raw["workflows"].items():
         try:
-            workflows[name] = _load_workflow(name, entry, spec_path.parent, templates, selection, problems)
+            workflows[name] = _load_workflow(name, entry, spec_path.parent, templates, selection)
         except SpecError as exc:
             problems.extend(exc.problems)
+            continue
+        problems.extend(mapping_problems(workflows[name]))
     problems.extend(_selection_problems(workflows, selection))
     if problems:
         raise SpecError(problems)
@@ -93,8 +95,8 @@ def _load_workflow(
     spec_dir: Path,
     templates: Path,
     selection: tuple[SelectionKey, ...],
-    problems: list[str],
 ) -> Workflow:
+    """One workflow compiled from its spec entry; its fit to the template is checked by the caller."""
     where = f"workflows.{name}"
     template_file = templates / entry["template"]
     template = _read_json(template_file, f"{where}.template")
@@ -110,7 +112,7 @@ def _load_workflow(
     )
     bypass = tuple(_bypass(b, template, f"{where}.bypass[{i}]") for i, b in enumerate(entry.get("bypass") or []))
     outputs = {key: _node_ref(ref, template, f"{where}.outputs.{key}") for key, ref in entry["outputs"].items()}
-    workflow = Workflow(
+    return Workflow(
         name=name,
         description=entry.get("description", ""),
         template_file=template_file,
@@ -126,8 +128,6 @@ def _load_workflow(
         outputs=outputs,
         report=tuple(entry.get("report") or ()),
     )
-    problems.extend(mapping_problems(workflow))
-    return workflow
 
 
 def _request_schema(
