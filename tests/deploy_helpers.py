@@ -268,6 +268,8 @@ def fake_comfyui_main(argv: list[str]) -> None:
     parser.add_argument("--disable-all-custom-nodes", action="store_true")
     args = parser.parse_args(argv)
     mode = os.environ.get("FAKE_COMFYUI", "serve")
+    comfy_dir = Path(sys.argv[0]).resolve().parent
+    (comfy_dir / "pid").write_text(str(os.getpid()))
     print(f"fake ComfyUI starting: {' '.join(argv)}", flush=True)
     if mode == "die":
         print("Traceback (most recent call last):\nRuntimeError: CUDA driver version is insufficient", flush=True)
@@ -278,7 +280,6 @@ def fake_comfyui_main(argv: list[str]) -> None:
     from engine.catalog import load_catalog
     from engine.models import load_manifest
 
-    comfy_dir = Path(sys.argv[0]).resolve().parent
     catalog = load_catalog()
     for name in filter(None, os.environ.get("FAKE_COMFYUI_DROP", "").split(",")):
         catalog.pop(name, None)

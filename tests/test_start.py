@@ -1,0 +1,174 @@
+"""engine.start: the container entry point, run as a real process against a fake ComfyUI main.py."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from deploy_helpers import FAKE_MAIN, GOOD_TOKEN, FakeHub
+from engine import load_spec
+from engine.models import load_manifest, needed_models
+from engine.start import StartConfig, StartError, comfy_command, gate, load_start_config, model_dirs
+
+ROOT = Path(__file__).resolve().parent.parent
+FAST = "ltx2-t2v-fast"
+GEMMA = "gemma_3_12B_it_fp4_mixed.safetensors"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def place_models(root: Path, skip: tuple[str, ...] = ()) -> None:
+    """Empty files named like every model the fast text-to-video workflow needs (names are what is checked)."""
+    for model in needed_models(load_spec(), load_manifest(), [FAST])[FAST]:
+        if model.name not in skip:
+            (root / model.folder).mkdir(parents=True, exist_ok=True)
+            (root / model.folder / model.name).write_bytes(b"")
+
+
+@pytest.fixture
+def box(tmp_path):
+    """A fake ComfyUI install (comfyui/main.py), a network-volume models dir and the worker's environment."""
+    comfy_dir = tmp_path / "comfyui"
+    (comfy_dir / "models").mkdir(parents=True)
+    (comfy_dir / "main.py").write_text(FAKE_MAIN)
+    volume = tmp_path / "volume" / "models"
+    volume.mkdir(parents=True)
+    paths = tmp_path / "extra_model_paths.yaml"
+    folders = "\n".join(f"  {f}: {f}/" for f in sorted(set(load_manifest().loaders.values())))
+    paths.write_text(f"volume:\n  base_path: {volume}\n{folders}\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNPOD_", "HF_", "FAKE_COMFYUI"))}
+    env.update({
+        "COMFYUI_DIR": str(comfy_dir), "COMFYUI_EXTRA_MODEL_PATHS": str(paths),
+        "COMFYUI_URL": f"http://127.0.0.1:{free_port()}", "COMFYUI_READY_TIMEOUT_S": "20",
+        "COMFYUI_OUTPUT_DIR": str(comfy_dir / "output"), "COMFYUI_INPUT_DIR": str(comfy_dir / "input"),
+        "ENABLED_WORKFLOWS": FAST, "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    })
+    return {"comfy": comfy_dir, "volume": volume, "env": env}
+
+
+def start(box, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """Run ``python -m engine.start`` to its end and check the fake ComfyUI it started is gone."""
+    result = subprocess.run([sys.executable, "-m", "engine.start", *args], cwd=ROOT, env={**box["env"], **env},
+                            capture_output=True, text=True, timeout=60)
+    pid_file = box["comfy"] / "pid"
+    if pid_file.exists():
+        pid = int(pid_file.read_text())
+        for _ in range(50):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail(f"ComfyUI (pid {pid}) still runs after the start-up process ended")
+    return result
+
+
+def test_comfyui_never_ready_exits_with_the_tail_of_its_log(box):
+    result = start(box, FAKE_COMFYUI="hang", COMFYUI_READY_TIMEOUT_S="1.5")
+    assert result.returncode == 1
+    assert (f"ComfyUI did not answer GET /system_stats at {box['env']['COMFYUI_URL']} within 1.5 s "
+            "(COMFYUI_READY_TIMEOUT_S); last lines of its log:") in result.stdout
+    assert "    loading models forever" in result.stdout
+
+
+def test_comfyui_dying_during_start_exits_with_its_code_and_log(box):
+    result = start(box, FAKE_COMFYUI="die")
+    assert result.returncode == 1
+    assert "ComfyUI exited with code 3 during start-up; last lines of its log:" in result.stdout
+    assert "    RuntimeError: CUDA driver version is insufficient" in result.stdout
+
+
+def test_a_missing_node_class_fails_the_preflight(box):
+    place_models(box["comfy"] / "models")
+    result = start(box, FAKE_COMFYUI_DROP="LTXVConditioning")
+    assert result.returncode == 1
+    assert f"cannot serve {FAST}, smoke; this worker takes no jobs until this is fixed:" in result.stdout
+    assert (f"  - {FAST}: node 177:103 (LTXVConditioning): class is not in the node catalogue "
+            "(a custom node, or a typo?)") in result.stdout
+
+
+def test_a_missing_model_file_fails_the_preflight_naming_where_it_was_looked_for(box):
+    place_models(box["comfy"] / "models", skip=(GEMMA,))
+    result = start(box)
+    assert result.returncode == 1
+    dirs = f"{box['comfy']}/models/text_encoders, {box['volume']}/text_encoders"
+    assert (f"  - missing model file text_encoders/{GEMMA} (9.5 GB from Comfy-Org/ltx-2), needed by {FAST}: "
+            f"not in ComfyUI's list GET /models/text_encoders (it looks in {dirs})") in result.stdout
+
+
+def test_all_good_warms_up_and_serves_a_job(box):
+    place_models(box["volume"])
+    result = start(box, "--test_input", json.dumps({"input": {"workflow": "smoke"}}), WARMUP="smoke")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"preflight ok: ComfyUI has every node class and model file for {FAST}, smoke" in result.stdout
+    assert "warmup (smoke) done" in result.stdout
+    assert "comfyui | fake ComfyUI starting: " in result.stdout
+    assert "Job result: {'output': {'video': " in result.stdout and "'workflow': 'smoke'" in result.stdout
+
+
+def test_first_start_downloads_only_what_the_image_lacks_into_the_volume(box):
+    place_models(box["comfy"] / "models", skip=(GEMMA,))
+    gemma = load_manifest().models[GEMMA]
+    with FakeHub() as hub:
+        hub.state.add(gemma.repo, gemma.path, b"gemma weights")
+        hub.state.gated.add(gemma.repo)
+        result = start(box, "--test_input", json.dumps({"input": {"workflow": "smoke"}}), DOWNLOAD_MODELS="1",
+                       HF_ENDPOINT=hub.url, HF_TOKEN=GOOD_TOKEN)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (box["volume"] / "text_encoders" / GEMMA).read_bytes() == b"gemma weights"
+    assert [r["path"] for r in hub.state.requests if "/resolve/" in r["path"] and r["method"] == "GET"] == [
+        f"/{gemma.repo}/resolve/main/{gemma.path}"]
+
+
+def test_a_gated_download_without_a_token_stops_the_start(box):
+    place_models(box["comfy"] / "models", skip=(GEMMA,))
+    gemma = load_manifest().models[GEMMA]
+    with FakeHub() as hub:
+        hub.state.add(gemma.repo, gemma.path, b"gemma weights")
+        hub.state.gated.add(gemma.repo)
+        result = start(box, DOWNLOAD_MODELS="1", HF_ENDPOINT=hub.url)
+    assert result.returncode == 1
+    assert (f"{GEMMA}: gated model, no access to Comfy-Org/ltx-2 (HTTP 401, HF_TOKEN is not set): accept the "
+            f"license at {hub.url}/Comfy-Org/ltx-2") in result.stdout
+
+
+def test_comfyui_runs_on_loopback_with_the_model_paths_and_no_custom_nodes(tmp_path):
+    paths = tmp_path / "paths.yaml"
+    paths.write_text("x: {base_path: /v}\n")
+    config = StartConfig(comfyui_dir=Path("/comfyui"), comfyui_python="/py", extra_model_paths=paths,
+                         comfyui_args=("--lowvram",))
+    assert comfy_command(config, "http://127.0.0.1:8190") == [
+        "/py", "/comfyui/main.py", "--listen", "127.0.0.1", "--port", "8190", "--disable-auto-launch",
+        "--disable-all-custom-nodes", "--verbose", "WARNING", "--extra-model-paths-config", str(paths), "--lowvram"]
+
+
+def test_the_shipped_model_paths_map_every_folder_the_templates_use():
+    folders = sorted(set(load_manifest().loaders.values()))
+    shipped = ROOT / "docker" / "extra_model_paths.yaml"
+    dirs = model_dirs(Path("/comfyui"), shipped, folders)
+    assert dirs == {f: [Path("/comfyui/models") / f, Path("/runpod-volume/models") / f] for f in folders}
+
+
+def test_a_bad_setting_is_named():
+    with pytest.raises(StartError, match="WARMUP='big' is not one of none, smoke, ltx2"):
+        load_start_config({"WARMUP": "big"})
+
+
+def test_a_request_for_a_workflow_the_endpoint_does_not_serve_is_refused():
+    served = gate(lambda job: {"ok": job["input"]}, load_spec(), [FAST, "smoke"])
+    assert served({"input": {"prompt": "x", "mode": "pro"}}) == {
+        "error": f"workflow: ltx2-t2v-pro is not enabled on this endpoint (ENABLED_WORKFLOWS serves {FAST}, smoke)"}
+    assert served({"input": {"prompt": "x"}}) == {"ok": {"prompt": "x"}}
+    assert served({"input": {"duration": 12}}) == {"ok": {"duration": 12}}
