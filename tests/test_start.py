@@ -172,3 +172,14 @@ def test_a_request_for_a_workflow_the_endpoint_does_not_serve_is_refused():
         "error": f"workflow: ltx2-t2v-pro is not enabled on this endpoint (ENABLED_WORKFLOWS serves {FAST}, smoke)"}
     assert served({"input": {"prompt": "x"}}) == {"ok": {"prompt": "x"}}
     assert served({"input": {"duration": 12}}) == {"ok": {"duration": 12}}
+
+
+def test_the_image_runs_this_entry_point_and_copies_only_what_dockerignore_lets_in():
+    lines = (ROOT / "Dockerfile").read_text().splitlines()
+    assert lines[-1] == 'CMD ["python", "-m", "engine.start"]'
+    allowed = [line[1:] for line in (ROOT / ".dockerignore").read_text().splitlines() if line.startswith("!")]
+    sources = [s for line in lines if line.startswith("COPY ") and "--from=" not in line for s in line.split()[1:-1]]
+    assert sources
+    for source in sources:
+        assert list(ROOT.glob(source)), source
+        assert any(Path(source).match(a.rstrip("/")) or source.startswith(a) for a in allowed), source
