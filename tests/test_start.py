@@ -15,7 +15,8 @@ import pytest
 from deploy_helpers import FAKE_MAIN, GOOD_TOKEN, FakeHub
 from engine import load_spec
 from engine.models import load_manifest, needed_models
-from engine.start import StartConfig, StartError, comfy_command, gate, load_start_config, model_dirs
+from engine.start import (StartConfig, StartError, comfy_command, enabled_workflows, gate, load_start_config,
+                          model_dirs)
 
 ROOT = Path(__file__).resolve().parent.parent
 FAST = "ltx2-t2v-fast"
@@ -183,3 +184,22 @@ def test_the_image_runs_this_entry_point_and_copies_only_what_dockerignore_lets_
     for source in sources:
         assert list(ROOT.glob(source)), source
         assert any(Path(source).match(a.rstrip("/")) or source.startswith(a) for a in allowed), source
+
+
+def test_every_setting_the_hub_offers_is_one_the_worker_reads():
+    hub = json.loads((ROOT / ".runpod" / "hub.json").read_text())
+    assert hub["category"] == "video" and hub["type"] == "serverless"
+    source = "".join(p.read_text() for p in (ROOT / "engine").glob("*.py"))
+    for item in hub["config"]["env"]:
+        assert item["key"] == "HF_TOKEN" or f'"{item["key"]}"' in source, item["key"]
+
+
+def test_the_hub_smoke_test_needs_no_model():
+    tests = json.loads((ROOT / ".runpod" / "tests.json").read_text())
+    env = {e["key"]: e["value"] for e in tests["config"]["env"]}
+    config = load_start_config(env)
+    spec = load_spec()
+    assert enabled_workflows(spec, config.enabled_workflows) == ["smoke"] and not config.download_models
+    for test in tests["tests"]:
+        workflow = spec.prepare(test["input"]).workflow
+        assert needed_models(spec, load_manifest(), [workflow])[workflow] == []
