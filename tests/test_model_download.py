@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from deploy_helpers import GOOD_TOKEN, FakeHub
-from engine.model_download import STAGING, Downloader, DownloadError
+from engine.model_download import STAGING, Downloader, DownloadError, ProgressLog
 from engine.models import ModelFile, load_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -175,3 +175,13 @@ def test_two_workers_downloading_at_once_fetch_each_file_once(hub, tmp_path):
         folder = manifest.models[name].folder
         assert (tmp_path / folder / name).read_bytes() == files[name]
         assert len(hub.state.gets(manifest.models[name].path)) == 1, name
+
+
+def test_progress_is_logged_as_lines_with_size_and_percent(hub, tmp_path, caplog):
+    hub.state.add(REPO, "tiny.safetensors", payload(300_000))
+    caplog.set_level("INFO", logger="models")
+    Downloader(tmp_path, progress=ProgressLog(interval=0)).run([model()])
+    lines = [r.getMessage() for r in caplog.records if r.name == "models"]
+    assert lines[0] == f"tiny.safetensors: downloading from {REPO} (0.00 GB)"
+    assert any(line.startswith("tiny.safetensors: 0.00 / 0.00 GB (100%), ") and line.endswith(" MB/s") for line in lines)
+    assert lines[-1] == f"tiny.safetensors: done, {tmp_path / 'checkpoints' / 'tiny.safetensors'}"
