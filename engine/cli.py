@@ -166,20 +166,19 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _model_plan(args: argparse.Namespace):
-    """(manifest, {workflow: [ModelFile]}) for the workflows --workflows picks."""
+def _model_plan(args: argparse.Namespace) -> dict[str, list[Any]]:
+    """{workflow: [ModelFile]} for the workflows --workflows picks."""
     from .models import load_manifest, needed_models, pick_workflows
 
     spec = load_spec(args.spec)
-    manifest = load_manifest(args.models)
-    return manifest, needed_models(spec, manifest, pick_workflows(spec.workflows, args.workflows))
+    return needed_models(spec, load_manifest(args.models), pick_workflows(spec.workflows, args.workflows))
 
 
 def cmd_models_list(args: argparse.Namespace) -> int:
     """Print what each workflow needs, every file with its size and, with --models-dir, where it is."""
     from .models import gigabytes
 
-    _, plan = _model_plan(args)
+    plan = _model_plan(args)
     files = {m.name: m for models in plan.values() for m in models}
     print(f"{'workflow':<16} {'files':>5} {'size':>9}")
     for workflow, models in plan.items():
@@ -212,7 +211,7 @@ def cmd_models_download(args: argparse.Namespace) -> int:
     from .model_download import Downloader
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s: %(message)s")
-    _, plan = _model_plan(args)
+    plan = _model_plan(args)
     models = list({m.name: m for ms in plan.values() for m in ms}.values())
     outcomes = Downloader(args.dest, args.models_dir or []).run(
         models, jobs=args.jobs, skip_gated_without_token=args.skip_gated_without_token)
