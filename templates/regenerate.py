@@ -1,5 +1,8 @@
 """Regenerate the API templates from the official UI workflows, as recorded in templates/sources.yaml.
 
+Each template is the importer's conversion of its source with the recipe's ``enable`` nodes
+switched on, then the recipe's ``add`` JSON patch (RFC 6902) applied for the nodes we add.
+
 Run from the repository root:
 
     python templates/regenerate.py           # write the templates
@@ -9,13 +12,16 @@ Run from the repository root:
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import logging
 import sys
 from pathlib import Path
 from typing import Any, Mapping
 
+import jsonpatch
 import yaml
+from jsonpointer import JsonPointerException
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -35,10 +41,27 @@ def recipe_catalog(recipe: Mapping[str, Any]) -> dict[str, Any]:
     return json.loads((ROOT / recipe["catalog"]).read_text(encoding="utf-8"))
 
 
+class RecipeError(ValueError):
+    """A recipe entry that does not fit its converted graph; the message names the template."""
+
+
+def build(entry: Mapping[str, Any], catalog: Mapping[str, Any]) -> dict[str, Any]:
+    """One template graph from its recipe entry: the conversion, then the entry's ``add`` patch.
+
+    The patch is copied first: jsonpatch inserts its values by reference, and YAML anchors share
+    one patch between entries.
+    """
+    ui = json.loads((ROOT / entry["source"]).read_text(encoding="utf-8"))
+    graph = convert(ui, dict(catalog), entry["enable"])
+    try:
+        return jsonpatch.apply_patch(graph, copy.deepcopy(entry.get("add") or []), in_place=True)
+    except (jsonpatch.JsonPatchException, JsonPointerException) as exc:
+        raise RecipeError(f"{entry['output']}: the add patch does not fit the converted graph: {exc}") from exc
+
+
 def render(entry: Mapping[str, Any], catalog: Mapping[str, Any]) -> str:
     """The canonical text of one template from its recipe entry."""
-    ui = json.loads((ROOT / entry["source"]).read_text(encoding="utf-8"))
-    return dumps(convert(ui, dict(catalog), entry["enable"]))
+    return dumps(build(entry, catalog))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,7 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     stale = []
     for entry in recipe["templates"]:
         path = ROOT / entry["output"]
-        text = render(entry, catalog)
+        try:
+            text = render(entry, catalog)
+        except RecipeError as exc:
+            print(exc, file=sys.stderr)
+            return 1
         if args.check:
             if not path.exists() or path.read_text(encoding="utf-8") != text:
                 stale.append(entry["output"])

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import json
 from pathlib import Path
 from typing import Any
 
+import jsonpatch
 import pytest
 
 from engine.importer import WorkflowImportError, convert, dumps
@@ -137,10 +139,34 @@ def catalogue_problems(graph: dict) -> list[str]:
 # --- the committed templates ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("entry", TEMPLATES, ids=lambda e: e["output"])
-def test_committed_template_is_the_conversion_of_its_official_file(entry):
+def test_committed_template_is_the_conversion_of_its_official_file_plus_the_recipe_patch(entry):
     catalog = REGENERATE.recipe_catalog(RECIPE)
     ui = json.loads((ROOT / entry["source"]).read_text(encoding="utf-8"))
-    assert (ROOT / entry["output"]).read_text(encoding="utf-8") == dumps(convert(ui, catalog, entry["enable"]))
+    expected = jsonpatch.apply_patch(convert(ui, catalog, entry["enable"]), copy.deepcopy(entry.get("add") or []))
+    assert (ROOT / entry["output"]).read_text(encoding="utf-8") == dumps(expected)
+
+
+@pytest.mark.parametrize("entry", TEMPLATES, ids=lambda e: e["output"])
+def test_recipe_patch_keeps_every_official_node_and_only_adds_ids_from_900(entry):
+    catalog = REGENERATE.recipe_catalog(RECIPE)
+    ui = json.loads((ROOT / entry["source"]).read_text(encoding="utf-8"))
+    official = convert(ui, catalog, entry["enable"])
+    graph = REGENERATE.build(entry, catalog)
+    assert set(official) <= set(graph) and all(int(i) >= 900 for i in set(graph) - set(official))
+    assert [graph[i]["class_type"] for i in official] == [official[i]["class_type"] for i in official]
+
+
+def test_recipe_patch_that_no_longer_fits_its_source_names_the_template():
+    entry = {**TEMPLATES[0], "add": [{"op": "test", "path": "/177:102/class_type", "value": "KSampler"}]}
+    with pytest.raises(REGENERATE.RecipeError, match=r"^templates/ltx2-t2v-fast.json: the add patch does not fit"):
+        REGENERATE.build(entry, REGENERATE.recipe_catalog(RECIPE))
+
+
+def test_recipe_patch_shared_between_entries_is_not_changed_by_building():
+    entry = next(e for e in TEMPLATES if e["output"].endswith("i2v-fast.json"))
+    before = json.dumps(entry["add"])
+    REGENERATE.build(entry, REGENERATE.recipe_catalog(RECIPE))
+    assert json.dumps(entry["add"]) == before
 
 
 @pytest.mark.parametrize("entry", TEMPLATES, ids=lambda e: e["output"])

@@ -103,13 +103,109 @@ def test_uploaded_image_name_reaches_load_image(spec):
 
 def test_negative_prompt_replaces_the_pro_default(spec):
     graph = render(spec, prompt="p", mode="pro", negative_prompt="no text").graph
-    assert sorted(n["inputs"]["text"] for n in nodes(graph, "CLIPTextEncode")) == ["no text", "p"]
+    assert sorted(resolve(graph, n["inputs"]["text"]) for n in nodes(graph, "CLIPTextEncode")) == ["no text", "p"]
 
 
 def test_prompt_with_template_syntax_reaches_the_graph_literally(spec):
     prompt = "{{ 7*7 }} {% for x in y %} ${x}"
     graph = render(spec, prompt=prompt, mode="pro").graph
-    assert prompt in [n["inputs"]["text"] for n in nodes(graph, "CLIPTextEncode")]
+    assert prompt in [resolve(graph, n["inputs"]["text"]) for n in nodes(graph, "CLIPTextEncode")]
+
+
+WORKFLOWS = [({}, "ltx2-t2v-fast"), ({"mode": "pro"}, "ltx2-t2v-pro"), (IMAGE, "ltx2-i2v-fast"),
+             ({**IMAGE, "mode": "pro"}, "ltx2-i2v-pro")]
+POSITIVE = {"ltx2-t2v-fast": "177:102", "ltx2-t2v-pro": "92:3", "ltx2-i2v-fast": "92:3", "ltx2-i2v-pro": "92:3"}
+"""The CLIPTextEncode that encodes the prompt, per workflow."""
+GENERATOR, PREVIEW = "900", "901"
+
+
+@pytest.mark.parametrize(("extra", "workflow"), WORKFLOWS)
+def test_enhancement_sends_the_prompt_through_the_generator_into_the_text_encoder(spec, extra, workflow):
+    graph = render(spec, prompt="a fox", enhance_prompt=True, **extra).graph
+    generator = graph[GENERATOR]
+    assert graph[POSITIVE[workflow]]["inputs"]["text"] == [GENERATOR, 0]
+    assert generator["class_type"] == "TextGenerateLTX2Prompt"
+    assert resolve(graph, generator["inputs"]["prompt"]) == "a fox"
+
+
+@pytest.mark.parametrize(("extra", "workflow"), WORKFLOWS)
+def test_generator_uses_the_workflows_own_gemma_text_encoder(spec, extra, workflow):
+    graph = render(spec, prompt="p", enhance_prompt=True, **extra).graph
+    clip = graph[GENERATOR]["inputs"]["clip"]
+    assert graph[clip[0]]["class_type"] == "LTXAVTextEncoderLoader"
+    assert clip == graph[POSITIVE[workflow]]["inputs"]["clip"]
+
+
+@pytest.mark.parametrize("extra", [IMAGE, {**IMAGE, "mode": "pro"}])
+def test_i2v_generator_sees_the_first_frame_as_the_video_gets_it(spec, extra):
+    graph = render(spec, prompt="p", enhance_prompt=True, **extra).graph
+    image = graph[GENERATOR]["inputs"]["image"]
+    resize = graph[image[0]]
+    assert resize["class_type"] == "ResizeImageMaskNode"
+    assert graph[resize["inputs"]["input"][0]]["class_type"] == "LoadImage"
+    assert (resize["inputs"]["resize_type.width"], resize["inputs"]["resize_type.height"]) == (1280, 704)
+
+
+@pytest.mark.parametrize("extra", [{}, {"mode": "pro"}])
+def test_t2v_generator_gets_no_image(spec, extra):
+    assert "image" not in render(spec, prompt="p", enhance_prompt=True, **extra).graph[GENERATOR]["inputs"]
+
+
+@pytest.mark.parametrize(("extra", "workflow"), WORKFLOWS)
+def test_without_enhancement_no_generator_or_preview_is_in_the_graph(spec, extra, workflow):
+    graph = render(spec, prompt="p", enhance_max_length=1024, **extra).graph
+    assert not nodes(graph, "TextGenerateLTX2Prompt") and not nodes(graph, "PreviewAny")
+
+
+@pytest.mark.parametrize(("extra", "workflow"), WORKFLOWS)
+def test_without_enhancement_the_prompt_goes_straight_to_the_text_encoder(spec, extra, workflow):
+    graph = render(spec, prompt="a fox", **extra).graph
+    text = graph[POSITIVE[workflow]]["inputs"]["text"]
+    assert graph[text[0]]["class_type"] == "PrimitiveStringMultiline" and resolve(graph, text) == "a fox"
+
+
+@pytest.mark.parametrize(("extra", "workflow"), WORKFLOWS)
+def test_enhanced_prompt_output_is_the_preview_of_the_generator(spec, extra, workflow):
+    rendered = render(spec, prompt="p", enhance_prompt=True, **extra)
+    preview = rendered.graph[rendered.outputs["enhanced_prompt"]]
+    assert preview["class_type"] == "PreviewAny" and preview["inputs"]["source"] == [GENERATOR, 0]
+
+
+def test_without_enhancement_the_enhanced_prompt_output_node_is_gone(spec):
+    rendered = render(spec, prompt="p")
+    assert rendered.outputs["enhanced_prompt"] not in rendered.graph
+
+
+@pytest.mark.parametrize("extra", [{}, {"mode": "pro"}, IMAGE, {**IMAGE, "mode": "pro"}])
+def test_generator_samples_with_the_request_seed(spec, extra):
+    graph = render(spec, prompt="p", enhance_prompt=True, seed=2**64 - 1, **extra).graph
+    assert graph[GENERATOR]["inputs"]["sampling_mode"] == "on"
+    assert graph[GENERATOR]["inputs"]["sampling_mode.seed"] == 2**64 - 1
+    assert [n["inputs"]["noise_seed"] for n in nodes(graph, "RandomNoise")].count(2**64 - 1) == 1
+
+
+def test_generator_samples_with_the_reported_random_seed_when_none_is_given(spec):
+    rendered = render(spec, prompt="p", enhance_prompt=True)
+    assert rendered.graph[GENERATOR]["inputs"]["sampling_mode.seed"] == rendered.metadata["seed"] == 424242
+
+
+def test_same_request_and_seed_render_the_same_generator(spec):
+    first = render(spec, prompt="p", enhance_prompt=True, seed=9, **IMAGE).graph
+    second = spec.render(spec.prepare({"prompt": "p", "enhance_prompt": True, "seed": 9, **IMAGE}),
+                         {**RUNTIME, "random_seed": 1}).graph
+    assert first[GENERATOR] == second[GENERATOR]
+
+
+@pytest.mark.parametrize(("request_", "max_length"),
+                         [({}, 512), ({"enhance_max_length": 64}, 64), ({"enhance_max_length": 2048}, 2048)])
+def test_enhance_max_length_reaches_the_generator(spec, request_, max_length):
+    graph = render(spec, prompt="p", enhance_prompt=True, **request_).graph
+    assert graph[GENERATOR]["inputs"]["max_length"] == max_length
+
+
+def test_enhance_prompt_is_reported(spec):
+    assert render(spec, prompt="p").metadata["enhance_prompt"] is False
+    assert render(spec, prompt="p", enhance_prompt=True).metadata["enhance_prompt"] is True
 
 
 def test_output_prefix_is_unique_per_job(spec):
@@ -133,6 +229,9 @@ def test_output_prefix_is_unique_per_job(spec):
         ({"prompt": "p", "seed": 2**64}, "seed: 18446744073709551616 is greater than the maximum of 18446744073709551615"),
         ({"prompt": "p", "workflow": "ltx2-t2v-fast", "mode": "pro"}, "mode: must be 'fast' for workflow ltx2-t2v-fast (or omit it)"),
         ({"prompt": "p", "width": 100}, "width: 100 is less than the minimum of 256"),
+        ({"prompt": "p", "enhance_prompt": "true"}, "enhance_prompt: 'true' is not of type 'boolean'"),
+        ({"prompt": "p", "enhance_max_length": 63}, "enhance_max_length: 63 is less than the minimum of 64"),
+        ({"prompt": "p", "enhance_max_length": 2049}, "enhance_max_length: 2049 is greater than the maximum of 2048"),
     ],
 )
 def test_bad_requests_get_one_clear_error(spec, request_, message):

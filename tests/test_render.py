@@ -99,6 +99,15 @@ def test_bypass_not_taken_leaves_the_graph_alone(tmp_path):
     assert graph["3"]["inputs"]["video"] == ["5", 0] and "4" in graph
 
 
+def test_bypass_of_a_node_nothing_reads_needs_no_outputs_and_just_removes_it(tmp_path):
+    template = {**TEMPLATE, "6": {"inputs": {"source": ["1", 0]}, "class_type": "PreviewAny"}}
+    bypass = '    bypass:\n      - {node: "6", class_type: PreviewAny, when: "skip"}\n'
+    text = BYPASS_SPEC.split("    bypass:")[0] + bypass
+    tiny = load(tmp_path, text, template)
+    graph = tiny.render(tiny.prepare({"workflow": "tiny", "skip": True})).graph
+    assert graph == {k: v for k, v in template.items() if k != "6"}
+
+
 def test_parameters_for_an_input_traces_derived_values_to_request_fields(spec):
     rendered = spec.render(spec.prepare({"prompt": "p"}), RUNTIME)
     assert rendered.parameters_for("177:113", ["value"]) == ["duration"]
