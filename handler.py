@@ -17,7 +17,7 @@ import runpod
 import engine
 from engine.cleanup import remove_job_files
 from engine.comfy_client import ComfyClient
-from engine.comfy_watch import Completion, PromptWatcher, find_video
+from engine.comfy_watch import Completion, PromptWatcher, find_text, find_video
 from engine.config import Config, load_config
 from engine.delivery import deliver
 from engine.image_input import load_request_image
@@ -90,6 +90,25 @@ def _timings(started: float, posted: float, done: Completion) -> dict:
     }
 
 
+def text_outputs(rendered: engine.Rendered, entry: dict, video_node: str) -> dict[str, Any]:
+    """The text each other named output recorded (e.g. PreviewAny: ``enhanced_prompt``), by output name.
+
+    An output node the render removed (a bypass) is simply absent; one that ran without recording
+    text is logged and left out, so the video is still delivered.
+    """
+    texts: dict[str, Any] = {}
+    for name, node_id in rendered.outputs.items():
+        if node_id == video_node or node_id not in rendered.graph:
+            continue
+        text = find_text(entry, node_id)
+        if text is None:
+            log.warning("output %s: node %s (%s) recorded no text", name, node_id,
+                        rendered.graph[node_id].get("class_type"))
+        else:
+            texts[name] = text
+    return texts
+
+
 def run_job(job: dict, config: Config) -> dict:
     """Validate, render, run on ComfyUI, deliver; raises WorkerError / EngineError on failure."""
     started = time.monotonic()
@@ -123,7 +142,8 @@ def run_job(job: dict, config: Config) -> dict:
         node_id = rendered.outputs.get("video") or next(iter(rendered.outputs.values()))
         item = find_video(done.entry, node_id, rendered.graph.get(node_id, {}).get("class_type"))
         path = _output_file(item, config, client, scratch)
-        metadata = {**rendered.metadata, "timings": _timings(started, posted, done)}
+        metadata = {**rendered.metadata, **text_outputs(rendered, done.entry, node_id),
+                    "timings": _timings(started, posted, done)}
         result = deliver(path, config, job_id, metadata)
         result["timings"]["total_s"] = round(time.monotonic() - started, 3)
         return result

@@ -57,6 +57,17 @@ def find_video(entry: Mapping[str, Any], node_id: str, class_type: str | None = 
     raise ComfyFailed(f"ComfyUI finished but {label} reported no video output")
 
 
+def find_text(entry: Mapping[str, Any], node_id: str) -> str | list[str] | None:
+    """The text an output node (PreviewAny) recorded in a history entry, None when it recorded none.
+
+    ComfyUI records ``{"text": [value]}``: one string, or several when the node ran over a list.
+    """
+    texts = ((entry.get("outputs") or {}).get(node_id) or {}).get("text")
+    if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
+        return None
+    return texts[0] if len(texts) == 1 else texts
+
+
 class PromptWatcher:
     """One job's websocket: connect before queueing, then wait() for the prompt to finish."""
 

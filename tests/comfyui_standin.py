@@ -2,6 +2,8 @@
 
 Message order and shapes, error bodies and history entries follow /work/shared/comfyui/records.json.
 Sampler nodes additionally send `progress` messages (and a binary preview frame) per step.
+PreviewAny records its text like ComfyUI's (`{"text": [value]}` in `executed` and the history); a text
+generator (TextGenerateLTX2Prompt) "writes" `standin_text` of its prompt, seed and max_length.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from aiohttp import web
 
 SAMPLER_CLASSES = {"SamplerCustomAdvanced", "SamplerCustom", "KSampler", "KSamplerAdvanced"}
 OUTPUT_KEYS = {"SaveVideo": "images", "VHS_VideoCombine": "gifs", "SaveWEBM": "images"}
+TEXT_OUTPUT_CLASSES = {"PreviewAny"}
+TEXT_GENERATOR_CLASSES = {"TextGenerate", "TextGenerateLTX2Prompt"}
 MP4_HEADER = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
 
 SYSTEM_STATS = {
@@ -84,6 +88,22 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def _is_link(value: object) -> bool:
+    return isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)
+
+
+def standin_text(graph: dict, value: object) -> str:
+    """The string a graph input carries here: a literal, a primitive's value, or a generator's deterministic text."""
+    if not _is_link(value):
+        return str(value)
+    node = graph[value[0]]
+    inputs = node.get("inputs", {})
+    if node.get("class_type") in TEXT_GENERATOR_CLASSES:
+        return (f"Enhanced (seed {inputs.get('sampling_mode.seed')}, at most {inputs.get('max_length')} tokens): "
+                f"{standin_text(graph, inputs.get('prompt', ''))}")
+    return standin_text(graph, inputs.get("value", ""))
+
+
 def _topological(graph: dict) -> list[str]:
     """Node ids in an order where every linked input runs first (ComfyUI runs outputs' dependencies)."""
     order: list[str] = []
@@ -94,7 +114,7 @@ def _topological(graph: dict) -> list[str]:
             return
         seen.add(node_id)
         for value in graph[node_id].get("inputs", {}).values():
-            if isinstance(value, list) and len(value) == 2 and isinstance(value[0], str):
+            if _is_link(value):
                 visit(value[0])
         order.append(node_id)
 
@@ -460,8 +480,12 @@ class ComfyStandIn:
                 await self._finish(job, "error", messages, outputs, meta)
                 return
             await self._send(sid, "progress_state", self._progress_node(job, node_id, 1.0, "finished", nodes_state))
+            output = None
             if class_type in OUTPUT_KEYS and s.write_output:
                 output = {OUTPUT_KEYS[class_type]: [self._write_output(job, node_id)], "animated": [True]}
+            if class_type in TEXT_OUTPUT_CLASSES:
+                output = {"text": [standin_text(job.graph, job.graph[node_id]["inputs"].get("source"))]}
+            if output is not None:
                 outputs[node_id] = output
                 meta[node_id] = {"node_id": node_id, "display_node": node_id, "parent_node": None,
                                  "real_node_id": node_id}

@@ -81,6 +81,38 @@ def test_i2v_uploads_the_image_under_a_worker_chosen_name_and_reports_progress(w
     assert percents == sorted(percents) and 0 <= percents[0] and percents[-1] <= 99
 
 
+def test_enhancement_returns_the_enhanced_prompt_the_preview_recorded(worker):
+    output = run({"prompt": "A fox in snow.", "seed": 5, "enhance_prompt": True})["output"]
+    assert output["enhance_prompt"] is True
+    assert output["enhanced_prompt"] == "Enhanced (seed 5, at most 512 tokens): A fox in snow."
+
+
+def test_i2v_enhancement_returns_the_enhanced_prompt(worker):
+    output = run({**I2V, "seed": 8, "enhance_prompt": True, "enhance_max_length": 64})["output"]
+    assert output["enhanced_prompt"] == "Enhanced (seed 8, at most 64 tokens): The waves roll in."
+
+
+def test_without_enhancement_the_result_has_no_enhanced_prompt_and_no_generator_ran(worker):
+    output = run({"prompt": "A fox in snow."})["output"]
+    assert output["enhance_prompt"] is False and "enhanced_prompt" not in output
+    queued = {n["class_type"] for n in worker.prompts[0]["prompt"].values()}
+    assert not queued & {"TextGenerateLTX2Prompt", "PreviewAny"}
+
+
+def test_a_text_output_that_recorded_nothing_is_left_out_and_logged(caplog):
+    spec = handler.get_spec()
+    rendered = spec.render(spec.prepare({"prompt": "p", "enhance_prompt": True}), {"job_id": "t", "random_seed": 1})
+    assert handler.text_outputs(rendered, {"outputs": {"104": {"images": []}}}, "104") == {}
+    assert "output enhanced_prompt: node 901 (PreviewAny) recorded no text" in caplog.text
+
+
+def test_a_text_output_that_recorded_several_texts_returns_them_all():
+    spec = handler.get_spec()
+    rendered = spec.render(spec.prepare({"prompt": "p", "enhance_prompt": True}), {"job_id": "t", "random_seed": 1})
+    entry = {"outputs": {"104": {"images": []}, "901": {"text": ["one", "two"]}}}
+    assert handler.text_outputs(rendered, entry, "104") == {"enhanced_prompt": ["one", "two"]}
+
+
 def test_an_image_url_to_a_loopback_server_is_refused(worker):
     result = run({**{k: v for k, v in I2V.items() if k != "image_base64"},
                   "image_url": f"{worker.url}/system_stats"})
