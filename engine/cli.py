@@ -90,7 +90,12 @@ def _rule(schema: dict[str, Any]) -> str:
     bounds = [f"{op} {schema[key]}" for key, op in (("minimum", ">="), ("maximum", "<=")) if key in schema]
     if bounds:
         rule += " " + ", ".join(bounds)
-    return rule + (f" (default {schema['default']})" if "default" in schema else "")
+    return rule + (f" (default {_json(schema['default'])})" if "default" in schema else "")
+
+
+def _json(value: Any) -> str:
+    """A value as a caller writes it in JSON (true, not True), strings bare."""
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def _parameters(workflow) -> list[tuple[str, dict[str, Any], bool]]:

@@ -6,7 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonpatch
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -87,10 +89,13 @@ def test_workflows_lists_parameters():
     assert result.returncode == 0 and "smoke" in result.stdout and "width: integer >= 16, <= 1920 (default 64)" in result.stdout
 
 
-def test_import_reproduces_a_committed_template_and_prints_a_starter_entry(tmp_path):
+def test_import_plus_the_recipe_patch_reproduces_a_committed_template_and_prints_a_starter_entry(tmp_path):
     result = run("import", "templates/source/video_ltx2_t2v.json", "--name", "again", "--enable", "92:105", "92:106", "--templates", str(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "again.json").read_text() == (ROOT / "templates" / "ltx2-t2v-pro.json").read_text()
+    recipe = yaml.safe_load((ROOT / "templates" / "sources.yaml").read_text())
+    entry = next(e for e in recipe["templates"] if e["output"] == "templates/ltx2-t2v-pro.json")
+    imported = jsonpatch.apply_patch(json.loads((tmp_path / "again.json").read_text()), entry["add"])
+    assert json.dumps(imported, indent=2, ensure_ascii=False) + "\n" == (ROOT / "templates" / "ltx2-t2v-pro.json").read_text()
     assert "noise_seed" in result.stdout and "template: again.json" in result.stdout
 
 

@@ -57,3 +57,5 @@ def test_matrix_covers_the_contract(spec, goldens):
     assert {m["duration_s"] for m in ltx} == {10.0, 15.0, 20.0}
     assert any("image_url" in g["request"] for g in goldens.values())
     assert any("image_base64" in g["request"] for g in goldens.values())
+    for workflow in (w for w in spec.workflows if w.startswith("ltx2-")):
+        assert {m["enhance_prompt"] for m in ltx if m["workflow"] == workflow} == {True, False}, workflow
