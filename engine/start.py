@@ -44,7 +44,7 @@ class StartError(WorkerError):
 
 @dataclass(frozen=True)
 class StartConfig:
-    """What the entry point reads from the environment (documented in docs/deploy.md)."""
+    """What the entry point reads from the environment (documented in the README, "Deploy")."""
 
     comfyui_dir: Path = Path("/comfyui")
     comfyui_python: str = sys.executable
