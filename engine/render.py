@@ -16,7 +16,7 @@ import jsonpatch
 from jsonpointer import JsonPointerException
 
 from .errors import RenderError
-from .graph import is_link, pointer
+from .graph import pointer
 from .spec import Bypass, Workflow
 
 RUNTIME_NAMES = ("job_id", "random_seed", "input_image")

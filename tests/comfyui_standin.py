@@ -169,8 +169,11 @@ class ComfyStandIn:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def _start(self) -> None:
-        self._exec_lock = asyncio.Lock()
+    fixed_port = 0
+    """The port to listen on; 0 picks a free one (a subclass restarting on the same port sets it)."""
+
+    def _app(self) -> web.Application:
+        """The aiohttp application with ComfyUI's routes; subclasses add more."""
         app = web.Application(client_max_size=100 * 1024 * 1024)
         app.router.add_get("/ws", self._ws)
         app.router.add_get("/system_stats", self._system_stats)
@@ -181,9 +184,13 @@ class ComfyStandIn:
         app.router.add_post("/interrupt", self._interrupt)
         app.router.add_post("/upload/image", self._upload)
         app.router.add_get("/view", self._view)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.1)
+        return app
+
+    async def _start(self) -> None:
+        self._exec_lock = asyncio.Lock()
+        self._runner = web.AppRunner(self._app(), shutdown_timeout=0.1)
         await self._runner.setup()
-        self._site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        self._site = web.TCPSite(self._runner, "127.0.0.1", self.fixed_port)
         await self._site.start()
         self.port = self._site._server.sockets[0].getsockname()[1]
 

@@ -5,7 +5,6 @@ ComfyUI process the start-up tests launch (``python main.py --port ...``)."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import copy
 import hashlib
 import os
@@ -231,25 +230,11 @@ class ComfyWithModels(ComfyStandIn):
             return web.Response(status=404)
         return web.json_response(self.files_in(folder))
 
-    async def _start(self) -> None:
-        self._exec_lock = asyncio.Lock()
-        app = web.Application(client_max_size=100 * 1024 * 1024)
-        app.router.add_get("/ws", self._ws)
-        app.router.add_get("/system_stats", self._system_stats)
-        app.router.add_post("/prompt", self._prompt)
-        app.router.add_get("/history/{prompt_id}", self._history)
-        app.router.add_get("/queue", self._queue_get)
-        app.router.add_post("/queue", self._queue_post)
-        app.router.add_post("/interrupt", self._interrupt)
-        app.router.add_post("/upload/image", self._upload)
-        app.router.add_get("/view", self._view)
+    def _app(self) -> web.Application:
+        app = super()._app()
         app.router.add_get("/object_info", self._object_info)
         app.router.add_get("/models/{folder}", self._models)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.1)
-        await self._runner.setup()
-        self._site = web.TCPSite(self._runner, "127.0.0.1", self.fixed_port)
-        await self._site.start()
-        self.port = self._site._server.sockets[0].getsockname()[1]
+        return app
 
 
 def fake_comfyui_main(argv: list[str]) -> None:
