@@ -46,8 +46,12 @@ class Expression:
     source: str
     where: str
     _fn: Callable[..., Any] = field(repr=False, compare=False)
-    names: frozenset[str] = frozenset()
-    """The names the expression reads (for tracing a value back to request fields)."""
+
+    @property
+    def names(self) -> frozenset[str]:
+        """The names the expression reads (for tracing a value back to request fields); parsed on
+        first use, as only error messages need it."""
+        return _names(self.source)
 
     def evaluate(self, context: Mapping[str, Any]) -> Any:
         """Evaluate over ``context``; an undefined name or sandbox violation is a SpecError."""
@@ -82,7 +86,7 @@ def compile_expression(source: str, where: str) -> Expression:
         fn = _compiled(source)
     except TemplateSyntaxError as exc:
         raise SpecError([f"{where}: invalid expression {source!r}: {exc.message}"]) from exc
-    return Expression(source=source, where=where, _fn=fn, names=_names(source))
+    return Expression(source=source, where=where, _fn=fn)
 
 
 @dataclass(frozen=True)
