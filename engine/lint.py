@@ -9,12 +9,8 @@ from typing import Any, Mapping
 from .catalog import ModelCheck, graph_problems
 from .errors import EngineError, SpecError
 from .loader import load_spec
-from .models import Manifest, load_manifest
+from .models import Manifest, load_manifest, workflow_graphs
 from .spec import Workflow
-
-LINT_RUNTIME = {"job_id": "lint", "random_seed": 0, "input_image": "lint-input.png"}
-"""Runtime values used when lint renders the schema's examples."""
-
 
 def lint(
     catalog: Mapping[str, Any],
@@ -42,18 +38,18 @@ def lint(
 
 def workflow_problems(spec, workflow: Workflow, catalog: Mapping[str, Any], manifest: Manifest,
                       model_check: ModelCheck | None = None) -> list[str]:
-    """The template checked against the catalogue, then each schema example rendered and checked."""
+    """Every graph the workflow can produce (models.workflow_graphs: the template, each schema example,
+    each enum value) checked against the catalogue; each problem once, at the first graph showing it."""
     check = model_check or manifest.problem
-    name = f"{workflow.name}: template {workflow.template_file.name}"
-    problems = [f"{name}: {p}" for p in graph_problems(workflow.template, catalog, check)]
+    problems: dict[str, str] = {}
     if not workflow.schema.get("examples"):
-        problems.append(f"{workflow.name}: schema has no examples; add at least one request so lint can render it")
-    for index, example in enumerate(workflow.schema.get("examples", [])):
-        where = f"{workflow.name}: schema.examples[{index}]"
-        try:
-            rendered = spec.render(spec.prepare({"workflow": workflow.name, **example}), LINT_RUNTIME)
-        except EngineError as exc:
-            problems.append(f"{where}: {exc}")
-            continue
-        problems += [f"{where}: rendered graph: {p}" for p in graph_problems(rendered.graph, catalog, check)]
-    return problems
+        problems["no examples"] = f"{workflow.name}: schema has no examples; add at least one request so lint can render it"
+
+    def example_failed(label: str, exc: EngineError) -> None:
+        problems[f"{label}: {exc}"] = f"{workflow.name}: {label}: {exc}"
+
+    for label, graph in workflow_graphs(spec, workflow, example_failed):
+        rendered = "" if label.startswith("template ") else "rendered graph: "
+        for problem in graph_problems(graph, catalog, check):
+            problems.setdefault(problem, f"{workflow.name}: {label}: {rendered}{problem}")
+    return list(problems.values())

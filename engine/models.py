@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import yaml
 from jsonschema import Draft202012Validator
@@ -102,30 +102,40 @@ RENDER_RUNTIME = {"job_id": "models", "random_seed": 0, "input_image": "models-i
 """Runtime values used when rendering a workflow to see which model files it can name."""
 
 
-def _variants(workflow: Workflow) -> Iterator[dict[str, Any]]:
-    """Each schema example, then each example with one enum (or boolean) parameter set to each of its values."""
+def _variants(workflow: Workflow) -> Iterator[tuple[str, dict[str, Any], bool]]:
+    """(label, request, is an example): each schema example, then each example with one enum (or
+    boolean) parameter set to each of its values."""
     examples = list(workflow.schema.get("examples") or [{}])
-    yield from examples
-    for example in examples:
+    for index, example in enumerate(examples):
+        yield f"schema.examples[{index}]", example, True
+    for index, example in enumerate(examples):
         for name, schema in workflow.parameters.items():
             values = schema.get("enum") or ([True, False] if schema.get("type") == "boolean" else [])
             for value in values:
                 if example.get(name, object()) != value:
-                    yield {**example, name: value}
+                    yield f"schema.examples[{index}] with {name}={value!r}", {**example, name: value}, False
 
 
-def workflow_graphs(spec: Spec, workflow: Workflow) -> Iterator[dict[str, Any]]:
-    """The template, then every graph rendered from ``_variants`` (requests the schema refuses are skipped).
+ExampleError = Callable[[str, EngineError], None]
+"""Told (label, error) when a schema example itself fails to render (lint reports it)."""
+
+
+def workflow_graphs(
+    spec: Spec, workflow: Workflow, on_example_error: ExampleError | None = None
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(label, graph): the template, then every graph rendered from ``_variants``.
 
     Enum parameters such as camera_lora choose model files, so rendering each value finds every file a
-    request can make the workflow load, which schema examples alone would miss.
+    request can make the workflow load, which schema examples alone would miss. Variants the schema
+    refuses are skipped; an example that fails goes to ``on_example_error``.
     """
-    yield workflow.template
-    for request in _variants(workflow):
+    yield f"template {workflow.template_file.name}", workflow.template
+    for label, request, is_example in _variants(workflow):
         try:
-            yield spec.render(spec.prepare({**request, "workflow": workflow.name}), RENDER_RUNTIME).graph
-        except EngineError:
-            continue
+            yield label, spec.render(spec.prepare({**request, "workflow": workflow.name}), RENDER_RUNTIME).graph
+        except EngineError as exc:
+            if is_example and on_example_error is not None:
+                on_example_error(label, exc)
 
 
 def needed_models(spec: Spec, manifest: Manifest, workflows: Sequence[str] | None = None) -> dict[str, list[ModelFile]]:
@@ -134,7 +144,7 @@ def needed_models(spec: Spec, manifest: Manifest, workflows: Sequence[str] | Non
     unknown: list[str] = []
     for name in workflows if workflows is not None else spec.workflows:
         files: dict[str, ModelFile] = {}
-        for graph in workflow_graphs(spec, spec.workflows[name]):
+        for _, graph in workflow_graphs(spec, spec.workflows[name]):
             for folder, file_name in model_references(graph, manifest.loaders):
                 model = manifest.models.get(file_name)
                 if model is None or model.folder != folder:

@@ -144,7 +144,7 @@ def check_workflows(spec: Spec, catalog: Mapping[str, Any], presence: ModelPrese
     problems: dict[str, None] = {}
     for name in workflows:
         presence.workflow = name
-        for graph in workflow_graphs(spec, spec.workflows[name]):
+        for _, graph in workflow_graphs(spec, spec.workflows[name]):
             for problem in graph_problems(graph, catalog, presence):
                 problems[f"{name}: {problem}"] = None
     return list(problems) + presence.missing_lines()
