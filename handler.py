@@ -93,12 +93,12 @@ def _timings(started: float, posted: float, done: Completion) -> dict:
 def text_outputs(rendered: engine.Rendered, entry: dict, video_node: str) -> dict[str, Any]:
     """The text each other named output recorded (e.g. PreviewAny: ``enhanced_prompt``), by output name.
 
-    An output node the render removed (a bypass) is simply absent; one that ran without recording
-    text is logged and left out, so the video is still delivered.
+    Outputs the render removed (a bypass) are not in ``rendered.outputs``; one that ran without
+    recording text is logged and left out, so the video is still delivered.
     """
     texts: dict[str, Any] = {}
     for name, node_id in rendered.outputs.items():
-        if node_id == video_node or node_id not in rendered.graph:
+        if node_id == video_node:
             continue
         text = find_text(entry, node_id)
         if text is None:

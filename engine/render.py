@@ -40,6 +40,7 @@ class Rendered:
     operations: list[dict[str, Any]] = field(repr=False)
     metadata: dict[str, Any]
     outputs: dict[str, str]
+    """Output name -> node id, for the output nodes this graph has (a bypassed one is left out)."""
     _workflow: Workflow = field(repr=False, compare=False)
 
     @property
@@ -134,6 +135,6 @@ def render(workflow: Workflow, request: Mapping[str, Any], runtime: Mapping[str,
         graph=graph,
         operations=ops,
         metadata=metadata,
-        outputs={key: ref.node for key, ref in workflow.outputs.items()},
+        outputs={key: ref.node for key, ref in workflow.outputs.items() if ref.node in graph},
         _workflow=workflow,
     )

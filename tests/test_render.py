@@ -114,3 +114,9 @@ def test_parameters_for_an_input_traces_derived_values_to_request_fields(spec):
     assert rendered.parameters_for("177:131", ["width"]) == ["width", "resolution"]
     assert rendered.parameters_for("177:170", ["lora_name"]) == ["camera_lora"]
     assert rendered.parameters_for("104", ["filename_prefix"]) == []
+
+
+def test_outputs_leave_out_a_bypassed_output_node(spec):
+    on = spec.render(spec.prepare({"prompt": "p", "enhance_prompt": True}), RUNTIME).outputs
+    off = spec.render(spec.prepare({"prompt": "p"}), RUNTIME).outputs
+    assert set(on) == {"video", "enhanced_prompt"} and set(off) == {"video"}
