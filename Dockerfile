@@ -8,7 +8,7 @@
 #
 # HF_TOKEN is a BuildKit secret, never a build argument (arguments stay in the image history).
 # Without it, gated files (Gemma) are skipped at build and can be fetched on first start
-# (DOWNLOAD_MODELS=1) into the network volume. Details: docs/deploy.md.
+# (DOWNLOAD_MODELS=1) into the network volume. Details: README.md, "Deploy".
 
 FROM nvidia/cuda:12.8.1-runtime-ubuntu24.04 AS base
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
@@ -68,7 +68,7 @@ COPY engine/ engine/
 COPY spec/ spec/
 COPY templates/*.json templates/
 COPY docker/ docker/
-ARG ENABLED_WORKFLOWS=all
+ARG ENABLED_WORKFLOWS="ltx2-*"
 ENV PATH=/opt/worker-venv/bin:${PATH} \
     COMFYUI_DIR=/comfyui \
     COMFYUI_PYTHON=/opt/comfyui-venv/bin/python \

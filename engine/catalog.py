@@ -144,6 +144,19 @@ def _input_problems(
         yield f"input {name!r} {problem}"
 
 
+def _autogrow_inputs(name: str, spec: list) -> tuple[dict[str, list], set[str]]:
+    """The inputs an autogrow input stands for (``values.a``, ``values.b``...) and those required.
+
+    ComfyUI names them ``<input>.<name>`` from the template's ``names``, or ``<input>.<prefix><i>``;
+    the first ``min`` are required, the rest optional.
+    """
+    template = spec[1].get("template", {}) if len(spec) > 1 and isinstance(spec[1], dict) else {}
+    names = template.get("names") or [f"{template.get('prefix', '')}{i}" for i in range(template.get("max", 0))]
+    item_spec = next(iter(_declared_inputs(template.get("input", {}))[0].values()), ["*", {}])
+    grown = {f"{name}.{item}": item_spec for item in names}
+    return grown, {f"{name}.{item}" for item in names[: template.get("min", 0)]}
+
+
 def node_problems(
     graph: Mapping[str, Any], catalog: Mapping[str, Any], node_id: str, model_check: ModelCheck
 ) -> Iterator[str]:
@@ -159,6 +172,11 @@ def node_problems(
     inputs = node["inputs"]
     expected = dict(declared)
     for name, spec in declared.items():
+        if spec[0] == _AUTOGROW:
+            grown, grown_required = _autogrow_inputs(name, spec)
+            del expected[name]
+            expected.update(grown)
+            required = (required - {name}) | grown_required
         if spec[0] == _DYNAMIC_COMBO and name in inputs:
             chosen = next((o for o in spec[1].get("options", []) if o.get("key") == inputs[name]), None)
             if chosen is None:

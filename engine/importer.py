@@ -10,7 +10,8 @@ Follows the ComfyUI frontend's "Export (API)" (``graphToPrompt`` with ``Executab
 - Reroute is followed to the real source; Note, MarkdownNote and PrimitiveNode never appear
   (a PrimitiveNode's value goes into the inputs it feeds).
 - ``widgets_values`` are assigned in catalogue ``input_order``, skipping UI-only companion values
-  (``control_after_generate``, upload buttons); dynamic-combo sub-inputs become dotted names.
+  (``control_after_generate``, upload buttons); dynamic-combo sub-inputs become dotted names. A value
+  of the wrong type is kept, as the frontend keeps it, with a warning naming the node and input.
 
 Pure: no I/O. Conversion problems raise :class:`WorkflowImportError` naming the node.
 """
@@ -304,14 +305,18 @@ def _take_widget(where: str, name: str, input_spec: list | None, stream: Iterato
         next(stream, None)
     taken = {name: _wrap(value)}
     if _kind(input_spec) == DYNAMIC_COMBO:
-        for sub_name, sub_spec in _option_inputs(input_spec, value):
+        for sub_name, sub_spec in _option_inputs(where, name, input_spec, value):
             taken.update(_take_widget(where, f"{name}.{sub_name}", sub_spec, stream))
     return taken
 
 
-def _option_inputs(input_spec: list, key: Any) -> list[tuple[str, list]]:
+def _option_inputs(where: str, name: str, input_spec: list, key: Any) -> list[tuple[str, list]]:
     """The sub-inputs of a dynamic combo's chosen option, required then optional, in catalogue order."""
-    option = next(o for o in _options(input_spec)["options"] if o["key"] == key)
+    option = next((o for o in _options(input_spec)["options"] if o["key"] == key), None)
+    if option is None:
+        keys = ", ".join(repr(o["key"]) for o in _options(input_spec)["options"])
+        raise WorkflowImportError(f"{where}: {key!r} is not an option of {name!r} ({keys}), "
+                                  "so its sub-inputs are unknown")
     sections = option.get("inputs", {})
     return [*sections.get("required", {}).items(), *sections.get("optional", {}).items()]
 
@@ -336,11 +341,14 @@ def _fits(input_spec: list, value: Any) -> bool:
 
 
 def _check_value(where: str, name: str, input_spec: list, value: Any) -> None:
-    """Refuse a widget value of the wrong type: widgets_values and the catalogue are out of step."""
+    """Warn about a widget value of the wrong type; it is kept, as the frontend keeps it.
+
+    Such a value means widgets_values and the catalogue are out of step (a workflow saved by a
+    newer ComfyUI, or a key-sorted catalogue); lint then reports what ComfyUI would refuse.
+    """
     if not _fits(input_spec, value):
-        raise WorkflowImportError(
-            f"{where}: widget value {value!r} does not fit input {name!r} ({_kind(input_spec)}); "
-            "widgets_values does not match the catalogue's widgets")
+        log.warning("%s: widget value %r does not fit input %r (%s); widgets_values does not match "
+                    "the catalogue's widgets, so check this node", where, value, name, _kind(input_spec))
 
 
 def _promoted_target(scope: Scope, index: int) -> tuple[Mapping[str, Any], Mapping[str, Any]] | None:

@@ -51,7 +51,7 @@ class StartConfig:
     comfyui_log_level: str = "WARNING"
     comfyui_args: tuple[str, ...] = ()
     extra_model_paths: Path = ROOT / "docker" / "extra_model_paths.yaml"
-    enabled_workflows: str = ""
+    enabled_workflows: str = "ltx2-*"
     download_models: bool = False
     download_dir: Path | None = None
     warmup: str = "none"
@@ -83,7 +83,7 @@ def load_start_config(environ: Mapping[str, str] | None = None) -> StartConfig:
         comfyui_log_level=level,
         comfyui_args=tuple(shlex.split(env.get("COMFYUI_ARGS", ""))),
         extra_model_paths=Path(env.get("COMFYUI_EXTRA_MODEL_PATHS", "").strip() or d.extra_model_paths),
-        enabled_workflows=env.get("ENABLED_WORKFLOWS", "").strip(),
+        enabled_workflows=env.get("ENABLED_WORKFLOWS", "").strip() or d.enabled_workflows,
         download_models=_flag(env, "DOWNLOAD_MODELS"),
         download_dir=Path(download_dir) if download_dir else None,
         warmup=warmup,
@@ -194,7 +194,7 @@ def wait_ready(comfy: ComfyProcess, client: LiveComfy, timeout_s: float, poll_s:
 
 
 def enabled_workflows(spec: Spec, patterns: str) -> list[str]:
-    """The workflows ENABLED_WORKFLOWS names (all by default), plus the model-free smoke workflow."""
+    """The workflows ENABLED_WORKFLOWS names (the four LTX-2 ones by default), plus the model-free smoke workflow."""
     try:
         enabled = pick_workflows(spec.workflows, patterns, "ENABLED_WORKFLOWS")
     except EngineError as err:

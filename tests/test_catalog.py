@@ -99,3 +99,25 @@ def test_match_type_output_takes_the_type_of_its_input(catalog):
     graph = smoke(**{"3__video": ["4", 0]})
     graph["4"] = {"class_type": "ResizeImageMaskNode", "inputs": {"input": ["1", 0], "resize_type": "scale by multiplier", "resize_type.multiplier": 0.5, "scale_method": "area"}}
     assert problems(graph, catalog) == ["node 3 (SaveVideo): input 'video' expects VIDEO but node 4 output 0 is IMAGE"]
+
+
+def math(**inputs):
+    """smoke() with the frame count computed by ComfyMathExpression from two PrimitiveInts."""
+    graph = smoke(**{"1__batch_size": ["6", 1]})
+    graph["4"] = {"class_type": "PrimitiveInt", "inputs": {"value": 2}}
+    graph["5"] = {"class_type": "PrimitiveInt", "inputs": {"value": 4}}
+    graph["6"] = {"class_type": "ComfyMathExpression", "inputs": {"expression": "a * b + 1", **inputs}}
+    return graph
+
+
+def test_autogrow_inputs_are_named_after_the_template(catalog):
+    assert problems(math(**{"values.a": ["4", 0], "values.b": ["5", 0]}), catalog) == []
+
+
+def test_autogrow_inputs_below_min_are_required(catalog):
+    assert problems(math(), catalog) == ["node 6 (ComfyMathExpression): required input 'values.a' is missing"]
+
+
+def test_autogrow_input_outside_the_template_names_is_unknown(catalog):
+    assert problems(math(**{"values.a": ["4", 0], "values.ab": ["5", 0]}), catalog) == [
+        "node 6 (ComfyMathExpression): input 'values.ab' is not an input of ComfyMathExpression"]

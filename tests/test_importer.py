@@ -5,12 +5,13 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
+import re
 from pathlib import Path
-from typing import Any
 
 import jsonpatch
 import pytest
 
+from engine.catalog import graph_problems
 from engine.importer import WorkflowImportError, convert, dumps
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,61 +80,9 @@ def checkpoint(node_id: int) -> dict:
 
 # --- catalogue checks for the generated templates ------------------------------------------------
 
-def _plain(kind: Any) -> bool:
-    """A single concrete type name (not a combo, wildcard, type list or V3 dynamic type)."""
-    return isinstance(kind, str) and kind not in ("COMBO", "*") and "," not in kind and not kind.startswith("COMFY_")
-
-
-def _declared(spec: dict, inputs: dict) -> dict[str, tuple[list, bool]]:
-    """Input name -> (spec, required), with the chosen dynamic-combo options' dotted sub-inputs."""
-    declared = {}
-    for section in ("required", "optional"):
-        for name, input_spec in spec["input"].get(section, {}).items():
-            declared[name] = (input_spec, section == "required")
-            if input_spec[0] == "COMFY_DYNAMICCOMBO_V3" and name in inputs:
-                option = next(o for o in input_spec[1]["options"] if o["key"] == inputs[name])
-                for sub_section in ("required", "optional"):
-                    for sub, sub_spec in option["inputs"].get(sub_section, {}).items():
-                        declared[f"{name}.{sub}"] = (sub_spec, section == sub_section == "required")
-    return declared
-
-
-def _value_problems(graph: dict, where: str, input_spec: list, value: Any) -> list[str]:
-    """What ComfyUI would reject about one input value or link."""
-    kind, options = input_spec[0], (input_spec[1] if len(input_spec) > 1 else {})
-    if isinstance(value, list):
-        source = graph.get(value[0])
-        if source is None:
-            return [f"{where}: link to missing node {value[0]}"]
-        outputs = CATALOG[source["class_type"]]["output"]
-        if not 0 <= value[1] < len(outputs):
-            return [f"{where}: output {value[1]} of {value[0]} does not exist"]
-        if _plain(kind) and _plain(outputs[value[1]]) and kind != outputs[value[1]]:
-            return [f"{where}: {outputs[value[1]]} linked into {kind}"]
-        return []
-    if kind in ("INT", "FLOAT"):
-        low, high = options.get("min", float("-inf")), options.get("max", float("inf"))
-        return [] if low <= value <= high else [f"{where}: {value} outside [{low}, {high}]"]
-    choices = kind if isinstance(kind, list) else options.get("options") if kind == "COMBO" else None
-    if choices and not options.get("image_upload") and value not in choices:
-        return [f"{where}: {value!r} not in {choices}"]
-    return []
-
-
 def catalogue_problems(graph: dict) -> list[str]:
-    """Every problem ComfyUI's /prompt validation would find that can be checked offline."""
-    problems = []
-    for node_id, api_node in graph.items():
-        spec = CATALOG.get(api_node["class_type"])
-        if spec is None:
-            problems.append(f"{node_id}: unknown class {api_node['class_type']}")
-            continue
-        for name, (input_spec, required) in _declared(spec, api_node["inputs"]).items():
-            if name in api_node["inputs"]:
-                problems += _value_problems(graph, f"{node_id}.{name}", input_spec, api_node["inputs"][name])
-            elif required:
-                problems.append(f"{node_id}: required input {name} missing")
-    return problems
+    """Every problem ComfyUI's /prompt validation would find offline (model files are lint's job)."""
+    return list(graph_problems(graph, CATALOG, lambda class_type, name, value: None))
 
 
 # --- the committed templates ---------------------------------------------------------------------
@@ -189,12 +138,13 @@ def test_dynamic_combo_sub_inputs_take_values_in_definition_order():
     assert (inputs["resize_type.width"], inputs["resize_type.height"], inputs["resize_type.crop"]) == (1280, 720, "center")
 
 
-def test_key_sorted_catalogue_misassigns_dynamic_combo_values_and_is_refused():
+def test_key_sorted_catalogue_misassigns_dynamic_combo_values_with_a_warning(caplog):
     catalog = json.loads(json.dumps(CATALOG, sort_keys=True))
     ui = workflow([node(1, "ResizeImageMaskNode", ["scale dimensions", 1280, 720, "center", "lanczos"],
                         inputs=[slot("input", "IMAGE,MASK")])], [])
-    with pytest.raises(WorkflowImportError, match=r"node 1 \(ResizeImageMaskNode\).*'center'"):
-        convert(ui, catalog)
+    convert(ui, catalog)
+    assert re.search(r"node 1 \(ResizeImageMaskNode\): widget value 'center' does not fit input "
+                     r"'resize_type.width' \(INT\)", caplog.text)
 
 
 # --- synthetic workflows -------------------------------------------------------------------------
@@ -367,9 +317,17 @@ def test_too_few_widget_values_raise():
         convert(ui, CATALOG)
 
 
-def test_widget_value_of_the_wrong_type_raises():
+def test_widget_value_of_the_wrong_type_is_kept_like_the_frontend_keeps_it(caplog):
     ui = workflow([node(3, "EmptyImage", [64, "wide", 1, 0])], [])
-    with pytest.raises(WorkflowImportError, match=r"node 3 \(EmptyImage\): widget value 'wide'.*'height'"):
+    assert convert(ui, CATALOG)["3"]["inputs"]["height"] == "wide"
+    assert "node 3 (EmptyImage): widget value 'wide' does not fit input 'height' (INT)" in caplog.text
+
+
+def test_dynamic_combo_value_that_is_not_an_option_raises():
+    ui = workflow([node(1, "ResizeImageMaskNode", ["scale sideways", 1280, "lanczos"],
+                        inputs=[slot("input", "IMAGE,MASK")])], [])
+    with pytest.raises(WorkflowImportError, match=r"node 1 \(ResizeImageMaskNode\): 'scale sideways' is not an "
+                                                  r"option of 'resize_type'"):
         convert(ui, CATALOG)
 
 
