@@ -175,9 +175,11 @@ def _resolve_node(node: Any, template: Mapping[str, Any], where: str) -> str:
         return str(node)
     title = node["title"]
     found = [nid for nid, n in template.items() if n.get("_meta", {}).get("title") == title]
-    if len(found) != 1:
-        detail = "no node has" if not found else f"{len(found)} nodes ({', '.join(found)}) have"
-        raise SpecError([f"{where}.node: {detail} the title {title!r}; titles used as node references must be unique"])
+    if not found:
+        raise SpecError([f"{where}.node: no node has the title {title!r} (titles are the nodes' _meta.title)"])
+    if len(found) > 1:
+        raise SpecError([f"{where}.node: {len(found)} nodes ({', '.join(found)}) have the title {title!r}; "
+                         "titles used as node references must be unique"])
     return found[0]
 
 

@@ -7,6 +7,7 @@ Run from the repository root:
 
     python templates/regenerate.py           # write the templates
     python templates/regenerate.py --check   # exit 1, listing templates that differ from disk
+    python templates/regenerate.py templates/ltx23-t2v.json   # only the templates named
 """
 
 from __future__ import annotations
@@ -68,12 +69,18 @@ def main(argv: list[str] | None = None) -> int:
     """Write every template, or with --check report those that differ from what is on disk."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="compare only; exit 1 if any template differs")
+    parser.add_argument("outputs", nargs="*", help="only these templates (e.g. templates/ltx23-t2v.json)")
     args = parser.parse_args(argv)
     logging.basicConfig(format="%(levelname)s %(message)s")
     recipe = load_recipe()
     catalog = recipe_catalog(recipe)
+    entries = [e for e in recipe["templates"] if not args.outputs or e["output"] in args.outputs]
+    unknown = sorted(set(args.outputs) - {e["output"] for e in entries})
+    if unknown:
+        print(f"not in {RECIPE.relative_to(ROOT)}: {', '.join(unknown)}", file=sys.stderr)
+        return 1
     stale = []
-    for entry in recipe["templates"]:
+    for entry in entries:
         path = ROOT / entry["output"]
         try:
             text = render(entry, catalog)
