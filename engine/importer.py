@@ -5,13 +5,17 @@ Follows the ComfyUI frontend's "Export (API)" (``graphToPrompt`` with ``Executab
 - subgraphs are flattened; a node inside instance 92 gets the id ``"92:<inner id>"`` (nested
   instances add more parts). A subgraph input resolves to the outer link into the instance or,
   when that is unconnected, to the instance's promoted widget value; an output to the inner link.
-- muted nodes (mode 2) are dropped, and so is every input linked to one; bypassed nodes (mode 4)
-  are dropped and a link through one is rewired to its input of the matching type.
+- muted nodes (mode 2) are dropped, and so is every link from one (an input that also has a widget
+  keeps the widget's value); bypassed nodes (mode 4) are dropped and a link through one is rewired
+  to its input of the matching type.
 - Reroute is followed to the real source; Note, MarkdownNote and PrimitiveNode never appear
   (a PrimitiveNode's value goes into the inputs it feeds).
 - ``widgets_values`` are assigned in catalogue ``input_order``, skipping UI-only companion values
   (``control_after_generate``, upload buttons); dynamic-combo sub-inputs become dotted names. A value
   of the wrong type is kept, as the frontend keeps it, with a warning naming the node and input.
+- ``_meta`` holds the title (the node's own, else the catalogue's display name, else the English
+  name the frontend has for the class: ``display_names``) and the node's ``cnr_id``, ``aux_id``
+  and ``ver`` properties, as the frontend writes them.
 
 Pure: no I/O. Conversion problems raise :class:`WorkflowImportError` naming the node.
 """
@@ -22,6 +26,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 log = logging.getLogger(__name__)
@@ -36,6 +41,9 @@ LEGACY_CONTROL_NAMES = frozenset({"seed", "noise_seed"})
 """INT inputs the frontend gives a control_after_generate widget when the catalogue says nothing."""
 UPLOAD_COMPANIONS = {"image_upload": 1, "video_upload": 1, "audio_upload": 2}
 """UI-only widgets the frontend adds after a file combo: the upload button (and the audio player)."""
+META_PROPERTIES = ("cnr_id", "aux_id", "ver")
+"""Node properties the frontend copies into ``_meta`` (which node pack and version made the node)."""
+DISPLAY_NAMES = Path(__file__).resolve().parent.parent / "spec" / "frontend_display_names.json"
 _END = object()
 
 
@@ -81,6 +89,7 @@ class Context:
     catalog: Mapping[str, Any]
     scopes: Mapping[str, Scope]
     enabled: frozenset[str]
+    display_names: Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -98,12 +107,7 @@ class Value:
     value: Any
 
 
-class _MutedSource:
-    """Marker: the link starts at a muted node, so the input is dropped."""
-
-
-MUTED_SOURCE = _MutedSource()
-Resolved = Source | Value | _MutedSource | None
+Resolved = Source | Value | None
 
 
 @dataclass(frozen=True)
@@ -117,9 +121,18 @@ class Entry:
     active: bool
 
 
-def convert(ui: dict, catalog: dict, enable: Iterable[str] = ()) -> dict:
-    """The API graph the frontend's Export (API) writes for ``ui``, with ``enable`` nodes turned on."""
-    ctx = Context(catalog, _subgraph_scopes(ui), frozenset(enable))
+def load_display_names(path: Path = DISPLAY_NAMES) -> dict[str, str]:
+    """The frontend's English names for classes the catalogue gives no display name (spec/README.md)."""
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def convert(ui: dict, catalog: dict, enable: Iterable[str] = (), display_names: Mapping[str, str] | None = None) -> dict:
+    """The API graph the frontend's Export (API) writes for ``ui``, with ``enable`` nodes turned on.
+
+    ``display_names`` defaults to the project's table of the frontend's English class names.
+    """
+    names = load_display_names() if display_names is None else display_names
+    ctx = Context(catalog, _subgraph_scopes(ui), frozenset(enable), names)
     root = Frame((), _scope(ui, None), None, None, {})
     entries = list(_walk(ctx, root, True))
     _check_enable(ctx.enabled, entries)
@@ -213,18 +226,24 @@ def _api_node(ctx: Context, entry: Entry) -> dict:
     for slot in entry.node.get("inputs", []):
         if slot.get("link") is not None:
             _apply(inputs, slot["name"], _resolve_link(ctx, entry.frame, slot["link"], slot.get("type"), frozenset()))
-    title = entry.node.get("title") or spec.get("display_name") or class_type
-    return {"inputs": _ordered(inputs, _input_names(spec)), "class_type": class_type, "_meta": {"title": title}}
+    return {"inputs": _ordered(inputs, _input_names(spec)), "class_type": class_type,
+            "_meta": _meta(entry.node, spec, ctx.display_names)}
+
+
+def _meta(node: Mapping[str, Any], spec: Mapping[str, Any], display_names: Mapping[str, str]) -> dict[str, Any]:
+    """The title the frontend shows, then the node-pack properties it copies."""
+    class_type = node["type"]
+    title = node.get("title") or spec.get("display_name") or display_names.get(class_type) or class_type
+    properties = node.get("properties") or {}
+    return {"title": title, **{key: properties[key] for key in META_PROPERTIES if properties.get(key) is not None}}
 
 
 def _apply(inputs: dict[str, Any], name: str, resolved: Resolved) -> None:
-    """Put a resolved link into the inputs; an unresolved one leaves the widget value in place."""
+    """Put a resolved link into the inputs; an unresolved or muted one leaves the widget value, if any."""
     if isinstance(resolved, Source):
         inputs[name] = [resolved.node_id, resolved.slot]
     elif isinstance(resolved, Value):
         inputs[name] = _wrap(resolved.value)
-    elif resolved is MUTED_SOURCE:
-        inputs.pop(name, None)
 
 
 def _wrap(value: Any) -> Any:
@@ -441,7 +460,7 @@ def _bypass_slot(types: list[str], slot: int, output_type: str, want: Any) -> in
 
 
 def _resolve_link(ctx: Context, frame: Frame, link_id: int, want: Any, seen: frozenset) -> Resolved:
-    """Follow a link back to a real output, a value, a muted node, or nothing."""
+    """Follow a link back to a real output, a value, or nothing (a muted source, an unconnected input)."""
     link = frame.scope.links.get(link_id)
     if link is None:
         raise WorkflowImportError(f"link {link_id} is missing from graph {':'.join(frame.path) or 'root'}")
@@ -471,7 +490,7 @@ def _resolve_output(ctx: Context, frame: Frame, node: Mapping[str, Any], slot: i
     seen = seen | {(exec_id, slot)}
     mode = _mode(ctx, exec_id, node)
     if mode == MUTED:
-        return MUTED_SOURCE
+        return None
     if mode == BYPASSED:
         return _resolve_bypass(ctx, frame, node, slot, want, seen)
     if node["type"] == "Reroute":

@@ -224,16 +224,20 @@ def test_bypassed_node_falls_back_to_its_first_input_of_the_matching_type():
     assert convert(ui, CATALOG)["3"]["inputs"] == {"video_latent": ["1", 0], "audio_latent": ["1", 0]}
 
 
-def test_muted_node_is_dropped_and_so_is_every_input_linked_to_it():
+def test_muted_node_is_dropped_and_so_is_every_link_from_it():
     ui = workflow([node(1, "EmptyImage", [64, 64, 1, 0], mode=2, outputs=[out("IMAGE", "IMAGE")]),
-                   node(2, "PrimitiveInt", [96, "fixed"], mode=2, outputs=[out("INT", "INT")]),
-                   node(3, "ImageScaleBy", ["area", 0.5], inputs=[slot("image", "IMAGE", 1)]),
-                   node(4, "EmptyImage", [512, 512, 1, 0], inputs=[slot("width", "INT", 2, widget=True)])],
-                  [[1, 1, 0, 3, 0, "IMAGE"], [2, 2, 0, 4, 0, "INT"]])
+                   node(3, "ImageScaleBy", ["area", 0.5], inputs=[slot("image", "IMAGE", 1)])],
+                  [[1, 1, 0, 3, 0, "IMAGE"]])
     graph = convert(ui, CATALOG)
-    assert list(graph) == ["3", "4"]
+    assert list(graph) == ["3"]
     assert graph["3"]["inputs"] == {"upscale_method": "area", "scale_by": 0.5}
-    assert graph["4"]["inputs"] == {"height": 512, "batch_size": 1, "color": 0}
+
+
+def test_widget_input_linked_to_a_muted_node_keeps_its_widget_value():
+    ui = workflow([node(2, "PrimitiveInt", [96, "fixed"], mode=2, outputs=[out("INT", "INT")]),
+                   node(4, "EmptyImage", [512, 384, 1, 0], inputs=[slot("width", "INT", 2, widget=True)])],
+                  [[2, 2, 0, 4, 0, "INT"]])
+    assert convert(ui, CATALOG)["4"]["inputs"] == {"width": 512, "height": 384, "batch_size": 1, "color": 0}
 
 
 def test_reroutes_are_followed_to_the_real_source():
@@ -353,11 +357,20 @@ def test_enable_refuses_a_node_that_is_already_on():
         convert(ui, CATALOG, enable=["1"])
 
 
-def test_title_is_the_node_title_else_the_display_name_else_the_class():
+def test_title_is_the_node_title_else_the_display_name_else_the_frontend_name_else_the_class():
     ui = workflow([node(1, "EmptyImage", [64, 64, 1, 0], title="Canvas"), node(2, "EmptyImage", [64, 64, 1, 0]),
-                   node(3, "EmptyLTXVLatentVideo", [768, 512, 97, 1])], [])
-    assert [n["_meta"]["title"] for n in convert(ui, CATALOG).values()] == \
-        ["Canvas", "Empty Image", "EmptyLTXVLatentVideo"]
+                   node(3, "EmptyLTXVLatentVideo", [768, 512, 97, 1]), node(4, "EmptyLTXVLatentVideo", [768, 512, 97, 1])], [])
+    graph = convert(ui, CATALOG, display_names={"EmptyLTXVLatentVideo": "Empty LTXV Latent Video"})
+    assert [n["_meta"]["title"] for n in graph.values()] == \
+        ["Canvas", "Empty Image", "Empty LTXV Latent Video", "Empty LTXV Latent Video"]
+    assert convert(ui, CATALOG, display_names={})["3"]["_meta"]["title"] == "EmptyLTXVLatentVideo"
+
+
+def test_node_pack_properties_are_copied_into_meta():
+    saved = node(1, "EmptyImage", [64, 64, 1, 0])
+    saved["properties"] = {"cnr_id": "comfy-core", "ver": "0.3.56", "Node name for S&R": "EmptyImage"}
+    assert convert(workflow([saved], []), CATALOG)["1"]["_meta"] == {"title": "Empty Image", "cnr_id": "comfy-core",
+                                                                    "ver": "0.3.56"}
 
 
 def test_nodes_are_in_natural_id_order_and_serialised_canonically():
