@@ -17,7 +17,8 @@ Follows the ComfyUI frontend's "Export (API)" (``graphToPrompt`` with ``Executab
   name the frontend has for the class: ``display_names``) and the node's ``cnr_id``, ``aux_id``
   and ``ver`` properties, as the frontend writes them.
 
-Pure: no I/O. Conversion problems raise :class:`WorkflowImportError` naming the node.
+No I/O but reading the project's display-name table when the caller passes none. Conversion
+problems raise :class:`WorkflowImportError` naming the node.
 """
 
 from __future__ import annotations
