@@ -48,6 +48,7 @@ FROM runtime AS models
 # Which workflows' model files to bake in: names or patterns ("*-fast", "all"); empty bakes none.
 ARG MODEL_WORKFLOWS=""
 COPY engine/ /app/engine/
+COPY deploy/ /app/deploy/
 COPY spec/ /app/spec/
 COPY templates/*.json /app/templates/
 WORKDIR /app
@@ -65,6 +66,8 @@ COPY --from=models /models /comfyui/models
 WORKDIR /app
 COPY handler.py test_input.json ./
 COPY engine/ engine/
+COPY worker/ worker/
+COPY deploy/ deploy/
 COPY spec/ spec/
 COPY templates/*.json templates/
 COPY docker/ docker/
@@ -76,4 +79,4 @@ ENV PATH=/opt/worker-venv/bin:${PATH} \
     COMFYUI_OUTPUT_DIR=/comfyui/output \
     COMFYUI_INPUT_DIR=/comfyui/input \
     ENABLED_WORKFLOWS=${ENABLED_WORKFLOWS}
-CMD ["python", "-m", "engine.start"]
+CMD ["python", "-m", "deploy"]

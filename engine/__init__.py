@@ -4,16 +4,19 @@
     prepared = spec.prepare(request)         # select + validate; RequestError on bad input
     rendered = spec.render(prepared, runtime={"job_id": "abc", "random_seed": 7})
     rendered.graph, rendered.metadata, rendered.outputs
+
+Pure: no network, no RunPod. The layers above it (worker/, deploy/) import it, never the reverse.
 """
 
-from .errors import EngineError, RenderError, RequestError, SpecError
+from .errors import Error, RenderError, RequestError, SpecError
 from .loader import load_spec
+from .prepare import Prepared
 from .render import RUNTIME_NAMES, Rendered, new_random_seed
-from .requests import Prepared
-from .spec import Spec, Workflow
+from .spec import Spec
+from .workflow import Workflow
 
 __all__ = [
-    "EngineError",
+    "Error",
     "Prepared",
     "RUNTIME_NAMES",
     "RenderError",

@@ -4,22 +4,32 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from .catalog import load_catalog
-from .errors import EngineError
+import yaml
+
+from .authoring.golden import check, regenerate
+from .authoring.lint import lint
+from .authoring.starter_entry import starter_entry
+from .comfy.catalog import load_catalog
+from .comfy.importer import convert, dumps
+from .errors import ConfigError, Error, RequestError, SpecError
 from .loader import load_spec
+from .manifest import gigabytes, load_manifest, needed_models
 from .render import new_random_seed
-from .schema_errors import is_forbidden
+from .schema_messages import is_forbidden
+from .spec import pick_workflows
+
 
 def _read_request(source: str) -> Any:
     text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise EngineError(f"request: not valid JSON: {exc}") from exc
+        raise RequestError("request", f"not valid JSON: {exc}") from exc
 
 
 def _dump(value: Any) -> None:
@@ -45,16 +55,10 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_lint(args: argparse.Namespace) -> int:
     """Print one line per problem; exit 1 if there is any (--comfy-url: against a running ComfyUI)."""
-    from .lint import lint
-
     if args.comfy_url:
-        from .preflight import live_checks
-        from .worker_errors import WorkerError
+        from deploy.preflight import live_checks
 
-        try:
-            catalog, model_check = live_checks(args.comfy_url, args.models)
-        except WorkerError as exc:
-            raise EngineError(str(exc)) from exc
+        catalog, model_check = live_checks(args.comfy_url, args.models)
         problems = lint(catalog, args.spec, args.models, model_check)
     else:
         problems = lint(load_catalog(args.object_info), args.spec, args.models)
@@ -74,7 +78,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
         _dump({name: dict(w.schema) for name, w in spec.workflows.items()})
         return 0
     if args.workflow not in spec.workflows:
-        raise EngineError(f"workflow: {args.workflow!r} is not one of {sorted(spec.workflows)}")
+        raise ConfigError(f"workflow: {args.workflow!r} is not one of {sorted(spec.workflows)}")
     _dump(dict(spec.workflows[args.workflow].schema))
     return 0
 
@@ -139,8 +143,6 @@ def markdown_reference(spec) -> str:
 
 def cmd_golden(args: argparse.Namespace) -> int:
     """Regenerate the golden files (or, with --check, list those that differ)."""
-    from .golden import check, regenerate
-
     spec = load_spec(args.spec)
     if args.check:
         stale = check(spec, Path(args.dir))
@@ -154,16 +156,11 @@ def cmd_golden(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Convert a UI-format workflow into templates/NAME.json and print a starter spec entry."""
-    import yaml
-
-    from .importer import WorkflowImportError, convert, dumps
-    from .starter import starter_entry
-
     try:
         ui = json.loads(Path(args.workflow).read_text(encoding="utf-8"))
         graph = convert(ui, load_catalog(args.object_info), args.enable)
-    except (OSError, json.JSONDecodeError, WorkflowImportError) as exc:
-        raise EngineError(f"import {args.workflow}: {exc}") from exc
+    except (OSError, json.JSONDecodeError, SpecError) as exc:
+        raise SpecError(f"import {args.workflow}: {exc}") from exc
     out = Path(args.templates) / f"{args.name}.json"
     out.write_text(dumps(graph), encoding="utf-8")
     print(f"wrote {out}; add this to spec/mappings.yaml, keep the targets you want and delete each 'current':", file=sys.stderr)
@@ -173,16 +170,12 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def _model_plan(args: argparse.Namespace) -> dict[str, list[Any]]:
     """{workflow: [ModelFile]} for the workflows --workflows picks."""
-    from .models import load_manifest, needed_models, pick_workflows
-
     spec = load_spec(args.spec)
     return needed_models(spec, load_manifest(args.models), pick_workflows(spec.workflows, args.workflows))
 
 
 def cmd_models_list(args: argparse.Namespace) -> int:
     """Print what each workflow needs, every file with its size and, with --models-dir, where it is."""
-    from .models import gigabytes
-
     plan = _model_plan(args)
     files = {m.name: m for models in plan.values() for m in models}
     print(f"{'workflow':<16} {'files':>5} {'size':>9}")
@@ -211,9 +204,7 @@ def cmd_models_list(args: argparse.Namespace) -> int:
 
 def cmd_models_download(args: argparse.Namespace) -> int:
     """Fetch the missing model files of the chosen workflows into --dest."""
-    import logging
-
-    from .model_download import Downloader
+    from deploy.downloads import Downloader
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s: %(message)s")
     plan = _model_plan(args)
@@ -287,11 +278,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; an engine error prints one line on stderr and exits 1."""
+    """Run the CLI; an error raised on purpose prints its message on stderr and exits 1."""
     args = build_parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.func
     try:
         return handler(args)
-    except EngineError as exc:
+    except Error as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -17,7 +17,7 @@ from jinja2 import StrictUndefined, Template, TemplateSyntaxError, Undefined, me
 from jinja2.exceptions import TemplateRuntimeError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from .errors import SpecError
+from .errors import ExpressionError, SpecError
 
 
 def round_to(value: float, multiple: float) -> int | float:
@@ -54,13 +54,13 @@ class Expression:
         return _names(self.source)
 
     def evaluate(self, context: Mapping[str, Any]) -> Any:
-        """Evaluate over ``context``; an undefined name or sandbox violation is a SpecError."""
+        """Evaluate over ``context``; an undefined name or sandbox violation is an ExpressionError."""
         try:
             result = self._fn(**context)
         except _FAILURES as exc:
-            raise SpecError([f"{self.where}: expression {self.source!r} failed: {exc}"]) from exc
+            raise ExpressionError([f"{self.where}: expression {self.source!r} failed: {exc}"]) from exc
         if isinstance(result, Undefined):
-            raise SpecError([f"{self.where}: expression {self.source!r} is undefined for this request"])
+            raise ExpressionError([f"{self.where}: expression {self.source!r} is undefined for this request"])
         return result
 
 
@@ -98,7 +98,7 @@ class Program:
     _template: Template | None = field(repr=False, compare=False)
 
     def run(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        """``values`` plus every step's result; a failure is a SpecError naming the failing step."""
+        """``values`` plus every step's result; a failure is an ExpressionError naming the failing step."""
         out = dict(values)
         if self._template is None:
             return out

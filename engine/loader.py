@@ -6,56 +6,30 @@ from __future__ import annotations
 import copy
 import json
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-import yaml
 from jsonschema import Draft7Validator, Draft202012Validator
-from jsonschema.validators import validator_for
 from jsonschema.exceptions import SchemaError
+from jsonschema.validators import validator_for
 
+from . import files
 from .errors import SpecError
 from .expressions import compile_expression, compile_program
 from .graph import is_link
 from .render import RUNTIME_NAMES
-from .schema_errors import CUSTOM_MESSAGE, describe, format_path
-from .spec import Bypass, NodeRef, SelectionKey, Spec, Target, Workflow
+from .schema_messages import CUSTOM_MESSAGE, describe, format_path
+from .spec import Spec
+from .workflow import Bypass, NodeRef, SelectionKey, Target, Workflow
 
 REQUEST_SCHEMA_DRAFT = Draft7Validator
 """Request schemas are JSON Schema draft 7 unless they say otherwise with ``$schema``: checking a
 schema against draft 2020-12's meta-schema costs ~12 ms each, draft 7's ~2 ms (start-up time)."""
 
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-"""PyYAML's safe loader, in its C implementation when libyaml is present (same rules, ~10x faster)."""
-
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SPEC = ROOT / "spec" / "mappings.yaml"
-
 
 @lru_cache(maxsize=1)
 def _meta_validator() -> Draft202012Validator:
-    text = resources.files("engine").joinpath("schemas/mappings.schema.yaml").read_text()
-    return Draft202012Validator(yaml.load(text, Loader=SAFE_LOADER))
-
-
-def read_yaml(path: Path) -> Any:
-    """Read a YAML file with safe_load; a syntax error becomes a SpecError with its line."""
-    try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
-    except OSError as exc:
-        raise SpecError([f"{path}: cannot read: {exc.strerror}"]) from exc
-    except yaml.YAMLError as exc:
-        raise SpecError([f"{path}: invalid YAML: {exc}".replace("\n", " ")]) from exc
-
-
-def _read_json(path: Path, where: str) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SpecError([f"{where}: cannot read {path}: {exc.strerror}"]) from exc
-    except json.JSONDecodeError as exc:
-        raise SpecError([f"{where}: {path.name} is not valid JSON: {exc}"]) from exc
+    return Draft202012Validator(files.meta_schema("mappings.schema.yaml"))
 
 
 def load_spec(path: Path | str | None = None, templates_dir: Path | str | None = None) -> Spec:
@@ -64,9 +38,9 @@ def load_spec(path: Path | str | None = None, templates_dir: Path | str | None =
     Templates are read from ``templates_dir``, by default the ``templates/`` folder beside the
     spec's folder (so a copied checkout lints on its own).
     """
-    spec_path = Path(path) if path else DEFAULT_SPEC
+    spec_path = Path(path) if path else files.SPEC
     templates = Path(templates_dir) if templates_dir else spec_path.parent.parent / "templates"
-    raw = read_yaml(spec_path)
+    raw = files.read_yaml(spec_path)
     meta_errors = sorted(_meta_validator().iter_errors(raw), key=lambda e: list(e.absolute_path))
     if meta_errors:
         raise SpecError([f"{spec_path.name}: {p or '(top)'}: {rule}" for p, rule in map(describe, meta_errors)])
@@ -99,7 +73,7 @@ def _load_workflow(
     """One workflow compiled from its spec entry; its fit to the template is checked by the caller."""
     where = f"workflows.{name}"
     template_file = templates / entry["template"]
-    template = _read_json(template_file, f"{where}.template")
+    template = files.read_json(template_file, f"{where}.template")
     graph_problems = list(_template_shape_problems(template, f"{where}.template ({entry['template']})"))
     if graph_problems:
         raise SpecError(graph_problems)
@@ -136,7 +110,7 @@ def _request_schema(
     """The workflow's request schema plus the selecting fields (``workflow``, selection keys)."""
     where = f"workflows.{name}.schema"
     source = entry["schema"]
-    schema = copy.deepcopy(read_yaml(spec_dir / source) if isinstance(source, str) else source)
+    schema = copy.deepcopy(files.read_yaml(spec_dir / source) if isinstance(source, str) else source)
     try:
         validator_for(schema, default=REQUEST_SCHEMA_DRAFT).check_schema(schema)
     except SchemaError as exc:

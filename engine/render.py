@@ -17,7 +17,8 @@ from jsonpointer import JsonPointerException
 
 from .errors import RenderError
 from .graph import pointer
-from .spec import Bypass, Workflow
+from .prepare import Prepared
+from .workflow import Bypass, Workflow
 
 RUNTIME_NAMES = ("job_id", "random_seed", "input_image")
 """Values the caller (handler or CLI) supplies per job, visible to spec expressions."""
@@ -120,8 +121,9 @@ def apply(template_text: str, ops: list[dict[str, Any]], origins: list[str]) -> 
     return doc
 
 
-def render(workflow: Workflow, request: Mapping[str, Any], runtime: Mapping[str, Any]) -> Rendered:
+def render(prepared: Prepared, runtime: Mapping[str, Any]) -> Rendered:
     """Render a validated request (defaults filled) with the caller's runtime values."""
+    workflow, request = prepared.workflow, prepared.request
     unknown = set(runtime) - set(RUNTIME_NAMES)
     if unknown:
         raise RenderError(f"unknown runtime value(s) {sorted(unknown)}; known: {list(RUNTIME_NAMES)}")

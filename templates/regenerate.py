@@ -21,20 +21,20 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import jsonpatch
-import yaml
 from jsonpointer import JsonPointerException
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: make engine/ importable
 
-from engine.importer import convert, dumps  # noqa: E402
+from engine.comfy.importer import convert, dumps  # noqa: E402
+from engine.errors import SpecError  # noqa: E402
+from engine.files import ROOT, read_yaml  # noqa: E402
 
 RECIPE = ROOT / "templates" / "sources.yaml"
 
 
 def load_recipe(path: Path = RECIPE) -> dict[str, Any]:
     """The parsed sources.yaml."""
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    return read_yaml(path)
 
 
 def recipe_catalog(recipe: Mapping[str, Any]) -> dict[str, Any]:
@@ -42,7 +42,7 @@ def recipe_catalog(recipe: Mapping[str, Any]) -> dict[str, Any]:
     return json.loads((ROOT / recipe["catalog"]).read_text(encoding="utf-8"))
 
 
-class RecipeError(ValueError):
+class RecipeError(SpecError):
     """A recipe entry that does not fit its converted graph; the message names the template."""
 
 

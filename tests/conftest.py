@@ -1,49 +1,12 @@
-"""Shared fixtures: the ComfyUI stand-in with its input/output dirs, and small test graphs."""
+"""Shared fixtures: the ComfyUI stand-in with its input/output dirs, and the S3-compatible server."""
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from comfyui_standin import ComfyStandIn  # noqa: E402
-
-
-def smoke_graph(prefix: str = "video/smoke") -> dict:
-    """records.json `video`: EmptyImage -> CreateVideo -> SaveVideo, model-free."""
-    return {
-        "1": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 64, "batch_size": 8, "color": 0}},
-        "2": {"class_type": "CreateVideo", "inputs": {"images": ["1", 0], "fps": 24.0}},
-        "3": {"class_type": "SaveVideo", "inputs": {"video": ["2", 0], "filename_prefix": prefix,
-                                                    "format": "auto", "codec": "auto"}},
-    }
-
-
-def sampler_graph(prefix: str = "video/two_stage") -> dict:
-    """A two-stage shape like LTX-2's (stage 1 sampler -> stage 2 sampler -> decode -> SaveVideo)."""
-    return {
-        "1": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 64, "batch_size": 8, "color": 0}},
-        "92:10": {"class_type": "SamplerCustomAdvanced", "inputs": {"latent_image": ["1", 0]}},
-        "92:20": {"class_type": "SamplerCustomAdvanced", "inputs": {"latent_image": ["92:10", 0]}},
-        "2": {"class_type": "CreateVideo", "inputs": {"images": ["92:20", 0], "fps": 24.0}},
-        "3": {"class_type": "SaveVideo", "inputs": {"video": ["2", 0], "filename_prefix": prefix,
-                                                    "format": "auto", "codec": "auto"}},
-    }
-
-
-def files_under(*dirs: Path) -> list[str]:
-    """Every file left in the given directories (relative paths), to assert cleanup."""
-    found = []
-    for base in dirs:
-        for folder, _, names in os.walk(base):
-            found += [os.path.relpath(os.path.join(folder, n), base) for n in names]
-    return sorted(found)
+from tests.support.comfyui_standin import ComfyStandIn
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""Offline tools for workflow authors: lint, golden files and the starter spec entry."""

@@ -1,0 +1,105 @@
+"""The command line, run as a real subprocess: output on stdout, one-line errors on stderr."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import jsonpatch
+import pytest
+import yaml
+
+from tests.support import ROOT
+
+
+def run(*args, stdin=None, cwd=ROOT):
+    return subprocess.run(
+        [sys.executable, "-m", "engine", *args], input=stdin, capture_output=True, text=True, cwd=cwd, timeout=60
+    )
+
+
+def test_render_reads_a_job_from_stdin_and_prints_the_graph():
+    result = run("render", "--request", "-", "--job-id", "t1", stdin=json.dumps({"input": {"workflow": "smoke", "width": 128}}))
+    assert result.returncode == 0, result.stderr
+    graph = json.loads(result.stdout)
+    assert graph["1"]["inputs"]["width"] == 128 and graph["3"]["inputs"]["filename_prefix"] == "smoke/t1"
+
+
+def test_render_patch_prints_operations(tmp_path):
+    request = tmp_path / "r.json"
+    request.write_text(json.dumps({"workflow": "smoke"}))
+    result = run("render", "--request", str(request), "--patch")
+    ops = json.loads(result.stdout)
+    assert result.returncode == 0 and ops[0] == {"op": "test", "path": "/1/class_type", "value": "EmptyImage"}
+
+
+def test_bad_request_exits_non_zero_with_one_line():
+    result = run("render", "--request", "-", stdin=json.dumps({"workflow": "smoke", "fps": 0}))
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == "error: fps: 0 is less than the minimum of 1\n"
+
+
+def test_request_that_is_not_json_is_one_line():
+    result = run("render", "--request", "-", stdin="{nope")
+    assert result.returncode == 1 and result.stderr.startswith("error: request: not valid JSON") and result.stderr.count("\n") == 1
+
+
+def test_lint_passes_on_the_shipped_spec():
+    result = run("lint")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.fixture
+def checkout(tmp_path):
+    """A copy of spec/ and templates/ that a test may break."""
+    for folder in ("spec", "templates"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    return tmp_path
+
+
+def test_lint_names_parameter_and_node_when_a_class_type_changes(checkout):
+    template = checkout / "templates" / "smoke.json"
+    graph = json.loads(template.read_text())
+    graph["1"]["class_type"] = "EmptyLatentImage"
+    template.write_text(json.dumps(graph))
+    result = run("--spec", str(checkout / "spec" / "mappings.yaml"), "lint", "--models", str(checkout / "spec" / "models.yaml"))
+    assert result.returncode == 1
+    assert "workflows.smoke.targets.width[0]: parameter width: node 1 is a EmptyLatentImage, expected a EmptyImage" in result.stdout
+
+
+def test_lint_names_parameter_and_node_when_an_id_moves(checkout):
+    template = checkout / "templates" / "smoke.json"
+    graph = json.loads(template.read_text())
+    graph["7"] = graph.pop("1")
+    graph["2"]["inputs"]["images"] = ["7", 0]
+    template.write_text(json.dumps(graph))
+    result = run("--spec", str(checkout / "spec" / "mappings.yaml"), "lint")
+    assert result.returncode == 1
+    assert "parameter width: node 1 is not in the template (expected a EmptyImage)" in result.stdout
+
+
+def test_schema_prints_the_request_schema():
+    result = run("schema", "smoke")
+    assert result.returncode == 0 and json.loads(result.stdout)["properties"]["workflow"]["const"] == "smoke"
+
+
+def test_workflows_lists_parameters():
+    result = run("workflows")
+    assert result.returncode == 0 and "smoke" in result.stdout and "width: integer >= 16, <= 1920 (default 64)" in result.stdout
+
+
+def test_import_plus_the_recipe_patch_reproduces_a_committed_template_and_prints_a_starter_entry(tmp_path):
+    result = run("import", "templates/source/video_ltx2_t2v.json", "--name", "again", "--enable", "92:105", "92:106", "--templates", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    recipe = yaml.safe_load((ROOT / "templates" / "sources.yaml").read_text())
+    entry = next(e for e in recipe["templates"] if e["output"] == "templates/ltx2-t2v-pro.json")
+    imported = jsonpatch.apply_patch(json.loads((tmp_path / "again.json").read_text()), entry["add"])
+    assert json.dumps(imported, indent=2, ensure_ascii=False) + "\n" == (ROOT / "templates" / "ltx2-t2v-pro.json").read_text()
+    assert "noise_seed" in result.stdout and "template: again.json" in result.stdout
+
+
+def test_import_of_a_broken_file_is_one_line(tmp_path):
+    broken = tmp_path / "ui.json"
+    broken.write_text("{")
+    result = run("import", str(broken), "--name", "x", "--templates", str(tmp_path))
+    assert result.returncode == 1 and result.stderr.startswith("error: import ") and result.stderr.count("\n") == 1
