@@ -17,10 +17,10 @@ import time
 import tracemalloc
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: make the project importable
 
-from comfyui_standin import ComfyStandIn, Scenario  # noqa: E402
+from engine.files import ROOT  # noqa: E402
+from tests.support.comfyui_standin import ComfyStandIn, Scenario  # noqa: E402
 
 SMOKE = {"workflow": "smoke", "width": 32, "height": 32, "frames": 8}
 

@@ -17,9 +17,10 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: make engine/ importable
 
 from engine import load_spec  # noqa: E402
+from engine.files import ROOT  # noqa: E402
 
 RUNTIME = {"job_id": "bench", "random_seed": 1, "input_image": "bench.png"}
 
@@ -47,9 +48,8 @@ COLD_LOAD = (
 
 def cold_load_seconds(runs: int) -> list[float]:
     """load_spec() in fresh interpreters (imports done first), so no cache from earlier loads helps."""
-    root = Path(__file__).resolve().parent.parent
     return [
-        float(subprocess.run([sys.executable, "-c", COLD_LOAD], cwd=root, capture_output=True, text=True, check=True).stdout)
+        float(subprocess.run([sys.executable, "-c", COLD_LOAD], cwd=ROOT, capture_output=True, text=True, check=True).stdout)
         for _ in range(runs)
     ]
 

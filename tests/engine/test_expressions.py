@@ -2,7 +2,7 @@
 
 import pytest
 
-from engine.errors import SpecError
+from engine.errors import ExpressionError, SpecError
 from engine.expressions import compile_expression, round_to
 
 
@@ -19,13 +19,13 @@ def test_string_that_looks_like_a_literal_stays_a_string():
     assert compile_expression("prompt", "x").evaluate({"prompt": "[1, 2]"}) == "[1, 2]"
 
 
-def test_undefined_name_is_a_spec_error_naming_the_place():
-    with pytest.raises(SpecError, match=r"workflows\.w\.let\.a: expression 'missing \+ 1' failed"):
+def test_undefined_name_is_an_expression_error_naming_the_place():
+    with pytest.raises(ExpressionError, match=r"workflows\.w\.let\.a: expression 'missing \+ 1' failed"):
         compile_expression("missing + 1", "workflows.w.let.a").evaluate({})
 
 
 def test_sandbox_blocks_attribute_escape():
-    with pytest.raises(SpecError, match="undefined"):
+    with pytest.raises(ExpressionError, match="undefined"):
         compile_expression("x.__class__", "w").evaluate({"x": 1})
 
 

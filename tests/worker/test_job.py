@@ -11,6 +11,7 @@ import time
 import pytest
 from runpod.serverless.modules import rp_job
 
+from engine.errors import ExpressionError
 from tests.support import files_under
 from tests.support.comfyui_standin import MP4_HEADER, REJECT_400_BODY, Scenario
 from worker import job
@@ -131,6 +132,19 @@ def test_a_bad_request_ends_with_the_engine_error_before_comfyui(worker):
     assert run({"workflow": "smoke", "width": 3}) == {"error": "width: 3 is less than the minimum of 16"}
     assert run("just a string") == {"error": "input: must be a JSON object, got str"}
     assert worker.prompts == []
+
+
+def test_the_callers_mistakes_are_logged_as_refused_and_a_failing_expression_as_a_failure(worker, monkeypatch,
+                                                                                          caplog):
+    def failing(prepared, runtime):
+        raise ExpressionError("workflows.smoke.let.frames: expression 'x' failed: boom")
+
+    run({"workflow": "smoke", "width": 3})
+    assert [r.levelname for r in caplog.records if "refused" in r.getMessage()] == ["WARNING"]
+    monkeypatch.setattr("engine.spec.render", failing)
+    assert run(SMOKE) == {"error": "workflows.smoke.let.frames: expression 'x' failed: boom"}
+    failed = [r for r in caplog.records if "failed" in r.getMessage() and "expression" in r.getMessage()]
+    assert [r.levelname for r in failed] == ["ERROR"] and worker.prompts == []
 
 
 def test_a_workflow_this_endpoint_does_not_serve_is_refused_before_comfyui(worker, monkeypatch):
