@@ -4,6 +4,7 @@ deciding whether each model file is there. A worker that fails it must not take 
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -90,17 +91,22 @@ class ModelPresence:
         return lines
 
 
-def fetch_live(client: ComfyClient, manifest: Manifest) -> tuple[dict[str, Any], dict[str, set[str] | None]]:
+async def fetch_live(client: ComfyClient, manifest: Manifest) -> tuple[dict[str, Any], dict[str, set[str] | None]]:
     """The live catalogue (model combos emptied) and the file list of every model folder the manifest uses."""
-    catalog = without_model_options(client.object_info(), manifest.loaders)
+    catalog = without_model_options(await client.object_info(), manifest.loaders)
     folders = sorted(set(manifest.loaders.values()))
-    return catalog, {folder: client.model_files(folder) for folder in folders}
+    return catalog, {folder: await client.model_files(folder) for folder in folders}
 
 
 def live_checks(url: str, manifest_path: Path | str | None = None) -> tuple[dict[str, Any], ModelPresence]:
     """For ``lint --comfy-url``: the live catalogue and a model check reporting missing files at the node."""
     manifest = load_manifest(manifest_path)
-    catalog, listed = fetch_live(ComfyClient(url, timeout=30.0), manifest)
+
+    async def fetch() -> tuple[dict[str, Any], dict[str, set[str] | None]]:
+        async with ComfyClient.open(url, timeout=30.0) as client:
+            return await fetch_live(client, manifest)
+
+    catalog, listed = asyncio.run(fetch())
     return catalog, ModelPresence(manifest, listed, inline=True)
 
 
@@ -115,10 +121,10 @@ def check_workflows(spec: Spec, catalog: Mapping[str, Any], presence: ModelPrese
     return list(problems) + presence.missing_lines()
 
 
-def preflight(client: ComfyClient, spec: Spec, manifest: Manifest, workflows: Sequence[str],
+async def preflight(client: ComfyClient, spec: Spec, manifest: Manifest, workflows: Sequence[str],
               disk: Mapping[str, Sequence[Path]] | None = None) -> None:
     """Raise PreflightError listing exactly what the running ComfyUI lacks for ``workflows``."""
-    catalog, listed = fetch_live(client, manifest)
+    catalog, listed = await fetch_live(client, manifest)
     problems = check_workflows(spec, catalog, ModelPresence(manifest, listed, disk), workflows)
     if problems:
         raise PreflightError(f"preflight: ComfyUI at {client.base_url} cannot serve {', '.join(workflows)}; "

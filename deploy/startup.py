@@ -5,6 +5,7 @@ wrong and where, so RunPod shows it and the worker never takes a job it cannot s
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
 import sys
@@ -32,9 +33,9 @@ WARMUP_LTX2 = {"prompt": "A calm lake at sunrise, gentle ripples.", "width": 256
 """The smallest real LTX-2 job the schema allows: 256x256, 10 s."""
 
 
-def wait_for(comfy: ComfyProcess, client: ComfyClient, timeout_s: float, poll_s: float = 0.5) -> None:
+async def wait_for(comfy: ComfyProcess, client: ComfyClient, timeout_s: float, poll_s: float = 0.5) -> None:
     """Wait until ComfyUI answers; DeployError if it exits or ``timeout_s`` passes, with its log's tail."""
-    if not wait_ready(client, timeout_s, poll_s=poll_s, still_starting=comfy.check_running):
+    if not await wait_ready(client, timeout_s, poll_s=poll_s, still_starting=comfy.check_running):
         raise DeployError(f"ComfyUI did not answer GET /system_stats at {client.base_url} within "
                           f"{timeout_s:g} s (COMFYUI_READY_TIMEOUT_S); last lines of its log:\n"
                           f"{comfy.last_lines()}")
@@ -85,13 +86,17 @@ def run(config: StartConfig) -> None:
         fetch_missing(config, spec, workflows, dirs)
     comfy = ComfyProcess(comfy_command(config, worker_config.comfyui_url), config.comfyui_dir)
     comfy.start()
-    try:
-        client = ComfyClient(worker_config.comfyui_url, timeout=worker_config.comfyui_http_timeout_s)
-        wait_for(comfy, client, worker_config.comfyui_ready_timeout_s)
-        log.info("ComfyUI is up at %s", client.base_url)
-        preflight(client, spec, manifest, workflows, dirs)
+
+    async def check() -> None:
+        async with ComfyClient.open(worker_config.comfyui_url, worker_config.comfyui_http_timeout_s) as client:
+            await wait_for(comfy, client, worker_config.comfyui_ready_timeout_s)
+            log.info("ComfyUI is up at %s", client.base_url)
+            await preflight(client, spec, manifest, workflows, dirs)
         log.info("preflight ok: ComfyUI has every node class and model file for %s", ", ".join(workflows))
-        warmup(config.warmup, job.handler, workflows)
+
+    try:
+        asyncio.run(check())
+        warmup(config.warmup, job.run_sync, workflows)
         log.info("starting the handler")
         job.serve()
     finally:

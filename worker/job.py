@@ -6,25 +6,26 @@ container); it never raises: every outcome is a result or one ``{"error": ...}``
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
 import shutil
 import sys
 import tempfile
-import time
 import uuid
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import runpod
 
 import engine
 from engine.comfy.history import find_text, find_video
-from engine.errors import ConfigError, Error, RequestError, WorkerError
+from engine.errors import ComfyFailed, ConfigError, Error, JobTimeout, RequestError, WorkerError
 from engine.spec import pick_workflows
 
 from .cleanup import remove_job_files
-from .comfyui import ComfyClient, wait_ready
+from .comfyui import ComfyClient, new_client_id, wait_ready
 from .config import Config, load_config
 from .delivery import deliver
 from .image_input import load_request_image
@@ -36,6 +37,12 @@ _spec: engine.Spec | None = None
 
 ALWAYS_SERVED = ("smoke",)
 """Model-free workflows every endpoint serves, whatever ENABLED_WORKFLOWS says (health checks)."""
+STOP_BUDGET_S = 1.0
+"""How long taking a prompt back may take: a frozen or silent ComfyUI gets no longer than this."""
+JANITOR_LIMIT_S = 900.0
+"""How long clean-up after a stop waits for ComfyUI to let go of the prompt before removing files anyway."""
+_JANITORS: set[asyncio.Task] = set()
+"""Clean-ups running beside the worker (kept referenced so the event loop does not drop them)."""
 
 
 def setup_logging() -> None:
@@ -84,7 +91,7 @@ def progress_sender(job: dict) -> Callable[[dict], None]:
     return lambda payload: log.info("progress: %s", payload.get("message"))
 
 
-def _output_file(item: dict, config: Config, client: ComfyClient, scratch: str) -> str:
+async def _output_file(item: dict, config: Config, client: ComfyClient, scratch: str) -> str:
     """Path of the output: ComfyUI's output directory when it is on this machine, else fetched via /view."""
     subfolder, filename = item.get("subfolder") or "", item["filename"]
     if item.get("type", "output") == "output":
@@ -92,17 +99,17 @@ def _output_file(item: dict, config: Config, client: ComfyClient, scratch: str) 
         if os.path.isfile(local):
             return local
     destination = os.path.join(scratch, os.path.basename(filename))
-    client.view_to_file(filename, subfolder, item.get("type", "output"), destination)
+    await client.view_to_file(filename, subfolder, item.get("type", "output"), destination)
     return destination
 
 
-def _timings(started: float, posted: float, done: Completion) -> dict:
+def _timings(started: float, posted: float, done: Completion, now: float) -> dict:
     """Queue wait (posted -> execution_start), execution (start -> completion) and total so far, seconds."""
     begin = done.started_at if done.started_at is not None else posted
     return {
         "queue_wait_s": round(begin - posted, 3) if done.started_at is not None else None,
         "execution_s": round(done.finished_at - begin, 3),
-        "total_s": round(time.monotonic() - started, 3),
+        "total_s": round(now - started, 3),
     }
 
 
@@ -125,62 +132,161 @@ def text_outputs(rendered: engine.Rendered, entry: dict, video_node: str) -> dic
     return texts
 
 
-def run_job(job: dict, config: Config) -> dict:
-    """Validate, render, run on ComfyUI, deliver; raises an engine.errors.Error on failure."""
-    started = time.monotonic()
-    deadline = started + config.job_timeout_s
+@dataclass
+class _Run:
+    """Where one job is, for the deadline's and a cancel's message and clean-up."""
+
+    stage: str = "connecting to ComfyUI"
+    prompt_id: str | None = None
+    ended: bool = False
+    where: Callable[[], str] = lambda: ""
+
+
+async def _execute(job: dict, config: Config, spec: engine.Spec, prepared: engine.Prepared, client: ComfyClient,
+                   job_id: str, run: _Run) -> tuple[engine.Rendered, Completion, float]:
+    """Image, render, queue, follow: everything up to ComfyUI's completion (inside the job's deadline)."""
+    loop = asyncio.get_running_loop()
+    async with PromptWatcher(client, new_client_id(), poll_interval=config.history_poll_s) as watcher:
+        input_image = None
+        run.stage = "reading the input image"
+        image = await asyncio.to_thread(load_request_image, prepared.request, max_bytes=config.image_max_bytes,
+                                        timeout=config.image_fetch_timeout_s)
+        if image is not None:
+            run.stage = "uploading the input image to ComfyUI"
+            data, extension, content_type = image
+            input_image = await client.upload_image(data, f"{job_id}.{extension}", content_type)
+        rendered = spec.render(prepared, runtime={"job_id": job_id, "random_seed": engine.new_random_seed(),
+                                                  "input_image": input_image})
+        reporter = ProgressReporter(rendered.graph, progress_sender(job), config.progress_interval_s)
+        watcher.on_event, watcher.on_idle = reporter, reporter.idle
+        run.where = lambda: reporter.tracker.payload()["message"] if watcher.last_node else ""
+        run.stage, run.prompt_id = "queueing the prompt on ComfyUI", str(uuid.uuid4())
+        posted = loop.time()
+        await client.queue_prompt(rendered.graph, watcher.client_id, run.prompt_id, rendered.parameters_for)
+        log.info("job %s queued as prompt %s (workflow %s)", job_id, run.prompt_id, rendered.workflow)
+        run.stage = "running on ComfyUI"
+        try:
+            done = await watcher.wait(run.prompt_id)
+        except ComfyFailed:
+            run.ended = True
+            raise
+        run.ended = True
+        return rendered, done, posted
+
+
+async def _stop(client: ComfyClient, prompt_id: str) -> bool:
+    """Take the prompt back (pending: unqueued; running: interrupted); False if ComfyUI did not answer in time."""
+    try:
+        async with asyncio.timeout(STOP_BUDGET_S):
+            await client.cancel(prompt_id, timeout=STOP_BUDGET_S)
+        return True
+    except (WorkerError, TimeoutError):
+        return False
+
+
+async def _let_go(client: ComfyClient, prompt_id: str, grace_s: float) -> bool:
+    """True once ComfyUI no longer runs or queues the prompt, False if it still does after ``grace_s``."""
+    try:
+        async with asyncio.timeout(grace_s):
+            while await client.in_queue(prompt_id):
+                await asyncio.sleep(0.1)
+        return True
+    except (WorkerError, TimeoutError):
+        return False
+
+
+async def _clean_when_done(config: Config, prompt_id: str, job_id: str) -> None:
+    """After a stop: wait until ComfyUI has let go of the prompt (an interrupted SaveVideo still finishes
+    its file), then remove the job's files again. Runs beside the worker, never holding up the job."""
+    async with ComfyClient.open(config.comfyui_url, config.comfyui_http_timeout_s) as client:
+        await _let_go(client, prompt_id, JANITOR_LIMIT_S)
+    removed = remove_job_files(job_id, [config.comfyui_input_dir, config.comfyui_output_dir])
+    if removed:
+        log.info("job %s: removed %d file(s) ComfyUI wrote after the job ended", job_id, len(removed))
+
+
+def _start_janitor(config: Config, prompt_id: str, job_id: str) -> None:
+    task = asyncio.get_running_loop().create_task(_clean_when_done(config, prompt_id, job_id))
+    _JANITORS.add(task)
+    task.add_done_callback(_JANITORS.discard)
+
+
+async def _deadline_error(client: ComfyClient, run: _Run, config: Config) -> JobTimeout:
+    """The job's error at its deadline, after taking the prompt back: refresh when ComfyUI is wedged."""
+    where = run.where()
+    message = f"the job ran past its {config.job_timeout_s:g} s deadline (JOB_TIMEOUT_S) while {run.stage}"
+    message += f" (ComfyUI was at {where})" if where else ""
+    if run.prompt_id is None:
+        return JobTimeout(f"{message}; ComfyUI at {config.comfyui_url} did not answer; this worker will be "
+                          "replaced", refresh_worker=run.stage != "reading the input image")
+    if not await _stop(client, run.prompt_id):
+        return JobTimeout(f"{message}; ComfyUI did not answer the cancel within {STOP_BUDGET_S:g} s; this "
+                          "worker will be replaced", refresh_worker=True)
+    if not await _let_go(client, run.prompt_id, config.interrupt_grace_s):
+        return JobTimeout(f"{message}; it was interrupted, but ComfyUI did not stop within "
+                          f"{config.interrupt_grace_s:g} s (INTERRUPT_GRACE_S); this worker will be replaced",
+                          refresh_worker=True)
+    return JobTimeout(f"{message}; it was interrupted")
+
+
+async def run_job(job: dict, config: Config) -> dict:
+    """Validate, render, run on ComfyUI, deliver; raises an engine.errors.Error on failure.
+
+    The deadline (JOB_TIMEOUT_S, up to ComfyUI's completion) and a cancel (asyncio.CancelledError, how
+    the runpod SDK stops a job) end the same way: the prompt is taken back from ComfyUI at once, the
+    job's files are removed, and again once ComfyUI lets go of the prompt.
+    """
+    loop = asyncio.get_running_loop()
+    started = loop.time()
     spec = get_spec()
     prepared = spec.prepare(job.get("input"))
     enabled = enabled_workflows(spec, config.enabled_workflows)
     if prepared.workflow.name not in enabled:
         raise RequestError("workflow", f"{prepared.workflow.name} is not enabled on this endpoint "
                                        f"(ENABLED_WORKFLOWS serves {', '.join(enabled)})")
-    client = ComfyClient(config.comfyui_url, config.comfyui_http_timeout_s)
-    client.system_stats()
     job_id = make_job_id(job.get("id"))
     scratch = tempfile.mkdtemp(prefix=f"{job_id}-")
+    run = _Run()
     try:
-        input_image = None
-        image = load_request_image(prepared.request, max_bytes=config.image_max_bytes,
-                                   timeout=config.image_fetch_timeout_s)
-        if image is not None:
-            data, extension, content_type = image
-            input_image = client.upload_image(data, f"{job_id}.{extension}", content_type)
-        rendered = spec.render(prepared, runtime={"job_id": job_id, "random_seed": engine.new_random_seed(),
-                                                  "input_image": input_image})
-        reporter = ProgressReporter(rendered.graph, progress_sender(job), config.progress_interval_s)
-        client_id = uuid.uuid4().hex
-        with PromptWatcher(client, client_id, poll_interval=config.history_poll_s,
-                           interrupt_grace=config.interrupt_grace_s, on_event=reporter,
-                           on_idle=reporter.idle) as watcher:
-            prompt_id = str(uuid.uuid4())
-            posted = time.monotonic()
-            client.queue_prompt(rendered.graph, client_id, prompt_id, rendered.parameters_for)
-            log.info("job %s queued as prompt %s (workflow %s)", job_id, prompt_id, rendered.workflow)
-            done = watcher.wait(prompt_id, deadline, timeout_s=config.job_timeout_s,
-                                describe=lambda node: reporter.tracker.payload()["message"])
-        node_id = rendered.outputs.get("video") or next(iter(rendered.outputs.values()))
-        item = find_video(done.entry, node_id, rendered.graph.get(node_id, {}).get("class_type"))
-        path = _output_file(item, config, client, scratch)
+        async with ComfyClient.open(config.comfyui_url, config.comfyui_http_timeout_s) as client:
+            deadline = asyncio.timeout(config.job_timeout_s)
+            try:
+                async with deadline:
+                    rendered, done, posted = await _execute(job, config, spec, prepared, client, job_id, run)
+            except BaseException as exc:  # the deadline, a cancel, a failure or a bug
+                timed_out = isinstance(exc, TimeoutError) and deadline.expired()
+                if timed_out:
+                    error = await _deadline_error(client, run, config)
+                elif run.prompt_id is not None and not run.ended:
+                    await _stop(client, run.prompt_id)
+                if run.prompt_id is not None and not run.ended:
+                    _start_janitor(config, run.prompt_id, job_id)
+                if timed_out:
+                    raise error from None
+                raise
+            node_id = rendered.outputs.get("video") or next(iter(rendered.outputs.values()))
+            item = find_video(done.entry, node_id, rendered.graph.get(node_id, {}).get("class_type"))
+            path = await _output_file(item, config, client, scratch)
         metadata = {**rendered.metadata, **text_outputs(rendered, done.entry, node_id),
-                    "timings": _timings(started, posted, done)}
-        result = deliver(path, config, job_id, metadata)
-        result["timings"]["total_s"] = round(time.monotonic() - started, 3)
+                    "timings": _timings(started, posted, done, loop.time())}
+        result = await asyncio.to_thread(deliver, path, config, job_id, metadata)
+        result["timings"]["total_s"] = round(loop.time() - started, 3)
         return result
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         remove_job_files(job_id, [config.comfyui_input_dir, config.comfyui_output_dir])
 
 
-def handler(job: dict) -> dict:
-    """RunPod handler: the result dict, or {"error": ...} (+ refresh_worker when ComfyUI is dead); never raises.
+async def handler(job: dict) -> dict:
+    """RunPod handler: the result dict, or {"error": ...} (+ refresh_worker when ComfyUI is dead); never raises
+    but asyncio.CancelledError, which is how RunPod stops a job (the prompt is taken back first).
 
     The one place errors become results: the caller's mistakes are logged as refused, the rest as failures.
     """
     try:
         config = load_config()
         log.setLevel(config.log_level)
-        return run_job(job, config)
+        return await run_job(job, config)
     except RequestError as err:
         log.warning("job %s refused: %s", job.get("id"), err)
         return {"error": str(err)}
@@ -190,18 +296,28 @@ def handler(job: dict) -> dict:
     except Error as err:  # a setting (ConfigError) or the workflow's spec (an expression bug): not the caller's
         log.error("job %s failed: %s", job.get("id"), err)
         return {"error": str(err)}
+    except asyncio.CancelledError:
+        log.warning("job %s cancelled", job.get("id"))
+        raise
     except Exception as err:  # the caller must get one clear line, not the SDK's traceback dump
         log.exception("job %s: internal error", job.get("id"))
         return {"error": f"internal worker error: {type(err).__name__}: {err}"}
 
 
-def wait_for_comfyui() -> None:
+def run_sync(job: dict) -> dict:
+    """One job outside an event loop (the container's warmup): ``handler`` run to its end."""
+    return asyncio.run(handler(job))
+
+
+async def wait_for_comfyui() -> None:
     """Fitness check (RunPod production only): take no jobs until ComfyUI answers, up to the readiness wait."""
     try:
         config = load_config()
     except ConfigError:
         return  # every job will report the configuration error clearly; do not kill the worker over it
-    if not wait_ready(ComfyClient(config.comfyui_url, timeout=2.0), config.comfyui_ready_timeout_s):
+    async with ComfyClient.open(config.comfyui_url, timeout=2.0) as client:
+        ready = await wait_ready(client, config.comfyui_ready_timeout_s)
+    if not ready:
         raise RuntimeError(f"ComfyUI did not answer at {config.comfyui_url} within "
                            f"{config.comfyui_ready_timeout_s:g} s (COMFYUI_READY_TIMEOUT_S)")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,11 @@ def serve(tmp_path, catalog=None, model_dirs=None):
 
 
 def run(comfy, disk=None, workflows=(FAST,)):
-    preflight(ComfyClient(comfy.url), load_spec(), load_manifest(), list(workflows), disk)
+    async def check():
+        async with ComfyClient.open(comfy.url) as client:
+            await preflight(client, load_spec(), load_manifest(), list(workflows), disk)
+
+    asyncio.run(check())
 
 
 def test_a_comfyui_with_every_class_and_file_passes(tmp_path, models):

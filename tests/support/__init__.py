@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import os
 from pathlib import Path
 
@@ -40,3 +42,12 @@ def files_under(*dirs: Path) -> list[str]:
         for folder, _, names in os.walk(base):
             found += [os.path.relpath(os.path.join(folder, n), base) for n in names]
     return sorted(found)
+
+
+def run_async(test):
+    """Decorator: run an ``async def`` test to its end in a fresh event loop (fixtures still apply)."""
+    @functools.wraps(test)
+    def wrapper(*args, **kwargs):
+        return asyncio.run(test(*args, **kwargs))
+
+    return wrapper

@@ -134,6 +134,7 @@ class ComfyStandIn:
         self.prompts: list[dict] = []
         self.interrupts: list[dict] = []
         self.queue_deletes: list[list[str]] = []
+        self.cancels: list[str] = []
         self.uploads: list[dict] = []
         self.ws_connects: list[str] = []
         self.exec_seconds: list[float] = []
@@ -182,6 +183,7 @@ class ComfyStandIn:
         app.router.add_get("/queue", self._queue_get)
         app.router.add_post("/queue", self._queue_post)
         app.router.add_post("/interrupt", self._interrupt)
+        app.router.add_post("/api/jobs/{prompt_id}/cancel", self._cancel)
         app.router.add_post("/upload/image", self._upload)
         app.router.add_get("/view", self._view)
         return app
@@ -320,6 +322,18 @@ class ComfyStandIn:
         if job is not None and (not body.get("prompt_id") or body["prompt_id"] == job.prompt_id):
             job.interrupted.set()
         return web.Response(status=200)
+
+    async def _cancel(self, request: web.Request) -> web.Response:
+        """POST /api/jobs/{id}/cancel as ComfyUI 0.27 answers it: interrupt if running, dequeue if pending."""
+        prompt_id = request.match_info["prompt_id"]
+        self.cancels.append(prompt_id)
+        job = self._running
+        if job is not None and job.prompt_id == prompt_id:
+            job.interrupted.set()
+            return web.json_response({"cancelled": True})
+        pending = [j for j in self._pending if j.prompt_id == prompt_id]
+        self._pending = [j for j in self._pending if j.prompt_id != prompt_id]
+        return web.json_response({"cancelled": bool(pending)})
 
     async def _upload(self, request: web.Request) -> web.Response:
         form = await request.post()

@@ -134,6 +134,19 @@ def test_a_bad_request_ends_with_the_engine_error_before_comfyui(worker):
     assert worker.prompts == []
 
 
+def test_a_bug_while_following_the_job_takes_the_prompt_back_and_is_one_line(worker, monkeypatch):
+    def broken(job_):
+        def send(payload):
+            raise KeyError("bug")
+        return send
+
+    monkeypatch.setattr(job, "progress_sender", broken)
+    monkeypatch.setenv("PROGRESS_INTERVAL_S", "0.01")
+    worker.scenario = Scenario(outcome="hang", error_node="92:20")
+    assert run(I2V) == {"error": "internal worker error: KeyError: 'bug'"}
+    assert worker.cancels == [worker.prompts[0]["prompt_id"]]
+
+
 def test_the_callers_mistakes_are_logged_as_refused_and_a_failing_expression_as_a_failure(worker, monkeypatch,
                                                                                           caplog):
     def failing(prepared, runtime):
@@ -212,10 +225,10 @@ def test_a_job_past_its_deadline_is_interrupted_and_fails_in_time(worker, monkey
     worker.scenario = Scenario(outcome="hang", error_node="92:11")
     started = time.monotonic()
     result = run(I2V)
-    assert result["error"].startswith("the job ran past its 0.5 s deadline (JOB_TIMEOUT_S) (ComfyUI was at node "
-                                      "92:11 (RandomNoise)")
-    assert "stopPod" not in result
-    assert worker.interrupts and worker.interrupts[0]["prompt_id"] == worker.prompts[0]["prompt_id"]
+    assert result["error"].startswith("the job ran past its 0.5 s deadline (JOB_TIMEOUT_S) while running on ComfyUI "
+                                      "(ComfyUI was at node 92:11 (RandomNoise)")
+    assert result["error"].endswith("; it was interrupted") and "stopPod" not in result
+    assert worker.cancels == [worker.prompts[0]["prompt_id"]]
     assert time.monotonic() - started < 1.5
 
 
@@ -296,14 +309,14 @@ def test_job_ids_are_file_name_safe_unique_and_long_enough_to_match_files_safely
 
 
 def test_the_readiness_check_waits_for_comfyui_and_gives_up_after_the_readiness_wait(worker, monkeypatch):
-    job.wait_for_comfyui()
+    asyncio.run(job.wait_for_comfyui())
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         monkeypatch.setenv("COMFYUI_URL", f"http://127.0.0.1:{sock.getsockname()[1]}")
     monkeypatch.setenv("COMFYUI_READY_TIMEOUT_S", "0.3")
     started = time.monotonic()
     with pytest.raises(RuntimeError, match="did not answer .* within 0.3 s \\(COMFYUI_READY_TIMEOUT_S\\)"):
-        job.wait_for_comfyui()
+        asyncio.run(job.wait_for_comfyui())
     assert time.monotonic() - started < 2
     monkeypatch.setenv("JOB_TIMEOUT_S", "never")
-    assert job.wait_for_comfyui() is None  # a configuration error is left for the jobs to report
+    assert asyncio.run(job.wait_for_comfyui()) is None  # a configuration error is left for the jobs to report
