@@ -500,7 +500,6 @@ class ComfyStandIn:
                 messages.append(["execution_error", data])
                 await self._finish(job, "error", messages, outputs, meta)
                 return
-            await self._send(sid, "progress_state", self._progress_node(job, node_id, 1.0, "finished", nodes_state))
             output = None
             if class_type in OUTPUT_KEYS and s.write_output:
                 output = {OUTPUT_KEYS[class_type]: [self._write_output(job, node_id)], "animated": [True]}
@@ -512,6 +511,8 @@ class ComfyStandIn:
                                  "real_node_id": node_id}
                 await self._send(sid, "executed", {"node": node_id, "display_node": node_id, "output": output,
                                                    "prompt_id": pid})
+            # records.json: an output node's "executed" comes before its "finished" progress_state
+            await self._send(sid, "progress_state", self._progress_node(job, node_id, 1.0, "finished", nodes_state))
             executed.append(node_id)
         success = {"prompt_id": pid, "timestamp": _now_ms()}
         await self._send(sid, "execution_success", success)
