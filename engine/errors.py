@@ -28,18 +28,20 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from .quote import one_line
+
 
 class Error(Exception):
     """Root of every error raised on purpose; str() is the caller-facing message."""
 
 
 class RequestError(Error):
-    """The request is invalid: names the field and the rule it broke."""
+    """The request is invalid: names the field and the rule it broke, on one line of at most 300 characters."""
 
     def __init__(self, field: str, rule: str):
         self.field = field
         self.rule = rule
-        super().__init__(f"{field}: {rule}" if field else rule)
+        super().__init__(one_line(f"{field}: {rule}" if field else rule))
 
 
 class ImageInputError(RequestError):

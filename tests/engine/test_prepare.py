@@ -32,7 +32,7 @@ def test_unknown_field_is_rejected_with_the_allowed_list(spec):
 
 
 def test_unknown_workflow_lists_the_known_ones(spec):
-    assert error(spec, {"workflow": "nope"}).startswith("workflow: 'nope' is not one of [")
+    assert error(spec, {"workflow": "nope"}).startswith('workflow: "nope" is not one of [')
 
 
 def test_custom_message_replaces_the_pattern(spec):
@@ -44,14 +44,42 @@ def test_mutually_exclusive_fields_are_both_named(spec):
 
 
 def test_non_object_input_is_rejected(spec):
-    assert error(spec, ["workflow"]) == "input: must be a JSON object, got list"
+    assert error(spec, ["workflow"]) == "input: must be a JSON object, got array"
 
 
 def test_wrong_type_is_named(spec):
-    assert error(spec, {"workflow": "smoke", "width": "64"}) == "width: '64' is not of type 'integer'"
+    assert error(spec, {"workflow": "smoke", "width": "64"}) == 'width: "64" is not of type "integer"'
 
 
 def test_the_request_is_not_mutated(spec):
     request = {"workflow": "smoke"}
     spec.prepare(request)
     assert request == {"workflow": "smoke"}
+
+
+@pytest.mark.parametrize("value, message", [
+    (float("nan"), "camera_lora_strength: must be a finite number, got NaN"),
+    (float("inf"), "camera_lora_strength: must be a finite number, got Infinity"),
+])
+def test_nan_and_infinity_are_refused_naming_the_field(spec, value, message):
+    assert error(spec, {"prompt": "p", "camera_lora_strength": value}) == message
+
+
+def test_null_is_named_as_json_does(spec):
+    assert error(spec, {"prompt": "p", "seed": None}) == 'seed: null is not of type "integer"'
+    assert error(spec, None) == "input: must be a JSON object, got null"
+
+
+def test_a_huge_value_is_echoed_as_a_short_excerpt(spec):
+    message = error(spec, {"prompt": "p", "width": "9" * 1_048_576})
+    assert message == 'width: "' + "9" * 40 + '..." (1048576 characters) is not of type "integer"'
+
+
+def test_a_huge_unknown_key_is_cut_and_the_line_stays_short(spec):
+    message = error(spec, {"prompt": "p", "k" * 1_048_576: 1})
+    assert message.startswith('"' + "k" * 40 + '..." (1048576 characters): unknown field for workflow ltx2-t2v-fast')
+    assert len(message) <= 300 and "\n" not in message
+
+
+def test_a_list_as_workflow_is_one_line_naming_workflow(spec):
+    assert error(spec, {"workflow": []}).startswith('workflow: [] is not one of ["')

@@ -130,7 +130,7 @@ def test_a_non_image_payload_is_refused(worker):
 
 def test_a_bad_request_ends_with_the_engine_error_before_comfyui(worker):
     assert run({"workflow": "smoke", "width": 3}) == {"error": "width: 3 is less than the minimum of 16"}
-    assert run("just a string") == {"error": "input: must be a JSON object, got str"}
+    assert run("just a string") == {"error": "input: must be a JSON object, got string"}
     assert worker.prompts == []
 
 
