@@ -14,10 +14,10 @@ import urllib.request
 
 import pytest
 
-from tests.support import ROOT, files_under
+from tests.support import ROOT, files_under, image_bytes
 from tests.support.comfyui_standin import MP4_HEADER, Scenario
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = image_bytes("PNG")
 I2V = {"type": "i2v", "prompt": "A lighthouse.", "image_base64": base64.b64encode(PNG).decode()}
 
 

@@ -29,6 +29,8 @@ class Config:
     progress_interval_s: float = 1.0
     inline_max_bytes: int = 20_000_000
     image_max_bytes: int = 20_000_000
+    image_max_pixels: int = 4096 * 4096
+    """IMAGE_MAX_PIXELS: the largest input image (width x height) a job takes; LTX-2 renders at most 1920x1920."""
     image_fetch_timeout_s: float = 20.0
     bucket_endpoint_url: str = ""
     bucket_access_key_id: str = ""
@@ -111,6 +113,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         progress_interval_s=env_number(env, "PROGRESS_INTERVAL_S", d.progress_interval_s, float),
         inline_max_bytes=env_number(env, "INLINE_MAX_BYTES", d.inline_max_bytes, int),
         image_max_bytes=env_number(env, "IMAGE_MAX_BYTES", d.image_max_bytes, int),
+        image_max_pixels=env_number(env, "IMAGE_MAX_PIXELS", d.image_max_pixels, int),
         image_fetch_timeout_s=env_number(env, "IMAGE_FETCH_TIMEOUT_S", d.image_fetch_timeout_s, float),
         bucket_endpoint_url=bucket["BUCKET_ENDPOINT_URL"],
         bucket_access_key_id=bucket["BUCKET_ACCESS_KEY_ID"],

@@ -136,6 +136,8 @@ def text_outputs(rendered: engine.Rendered, entry: dict, video_node: str) -> dic
 class _Run:
     """Where one job is, for the deadline's and a cancel's message and clean-up."""
 
+    ends_at: float
+    """The deadline, on the event loop's clock."""
     stage: str = "connecting to ComfyUI"
     prompt_id: str | None = None
     ended: bool = False
@@ -149,12 +151,13 @@ async def _execute(job: dict, config: Config, spec: engine.Spec, prepared: engin
     async with PromptWatcher(client, new_client_id(), poll_interval=config.history_poll_s) as watcher:
         input_image = None
         run.stage = "reading the input image"
+        left = max(0.01, run.ends_at - loop.time())
         image = await asyncio.to_thread(load_request_image, prepared.request, max_bytes=config.image_max_bytes,
-                                        timeout=config.image_fetch_timeout_s)
+                                        timeout=min(config.image_fetch_timeout_s, left),
+                                        max_pixels=config.image_max_pixels)
         if image is not None:
             run.stage = "uploading the input image to ComfyUI"
-            data, extension, content_type = image
-            input_image = await client.upload_image(data, f"{job_id}.{extension}", content_type)
+            input_image = await client.upload_image(image.data, f"{job_id}.{image.extension}", image.content_type)
         rendered = spec.render(prepared, runtime={"job_id": job_id, "random_seed": engine.new_random_seed(),
                                                   "input_image": input_image})
         reporter = ProgressReporter(rendered.graph, progress_sender(job), config.progress_interval_s)
@@ -246,7 +249,7 @@ async def run_job(job: dict, config: Config) -> dict:
                                        f"(ENABLED_WORKFLOWS serves {', '.join(enabled)})")
     job_id = make_job_id(job.get("id"))
     scratch = tempfile.mkdtemp(prefix=f"{job_id}-")
-    run = _Run()
+    run = _Run(ends_at=started + config.job_timeout_s)
     try:
         async with ComfyClient.open(config.comfyui_url, config.comfyui_http_timeout_s) as client:
             deadline = asyncio.timeout(config.job_timeout_s)

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import io
 import os
+import struct
+import zlib
 from pathlib import Path
+
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[2]
 """The repository root."""
@@ -51,3 +56,19 @@ def run_async(test):
         return asyncio.run(test(*args, **kwargs))
 
     return wrapper
+
+
+def image_bytes(kind: str = "PNG", width: int = 8, height: int = 8) -> bytes:
+    """A real, small image file of ``kind`` (a Pillow format name: PNG, JPEG, WEBP, GIF, BMP...)."""
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 80, 20)).save(out, format=kind)
+    return out.getvalue()
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG that is only a valid header claiming ``width`` x ``height`` (a decompression bomb's shape)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")

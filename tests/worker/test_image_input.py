@@ -9,19 +9,18 @@ import time
 import pytest
 
 from engine.errors import ImageInputError
+from tests.support import image_bytes, png_header
 from worker.image_input import (
     decode_image_base64,
     fetch_image_url,
+    inspect_image,
     is_public_address,
     load_request_image,
-    sniff_image,
 )
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 100
-WEBP = b"RIFF\x10\x00\x00\x00WEBPVP8 " + b"\x00" * 100
-GIF = b"GIF89a" + b"\x00" * 100
+PNG, JPEG, WEBP, GIF = (image_bytes(kind) for kind in ("PNG", "JPEG", "WEBP", "GIF"))
 PUBLIC_IP = "93.184.215.14"
+LIMITS = {"max_bytes": 10**6, "timeout": 2, "max_pixels": 4096 * 4096}
 
 
 class ImageServer(http.server.ThreadingHTTPServer):
@@ -53,7 +52,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         if self.path == "/slow":
             time.sleep(1)
-        body = {"/png": PNG, "/html": b"<html>hello</html>", "/big": b"\x00" * 5000}.get(self.path, PNG)
+        body = {"/png": PNG, "/html": b"<html>hello</html>", "/big": b"\x00" * 5000,
+                "/bomb": png_header(13000, 13000)}.get(self.path, PNG)
         self.send_response(200)
         if self.path == "/huge":
             self.send_header("Content-Length", str(10**9))
@@ -90,11 +90,33 @@ def public_dns(server, names=("images.example.com", "cdn.example.com")):
     return {"resolve": resolve, "connect": connect}
 
 
-def test_magic_bytes_decide_the_type():
-    assert [sniff_image(d) for d in (PNG, JPEG, WEBP, GIF)] == [
-        ("png", "image/png"), ("jpg", "image/jpeg"), ("webp", "image/webp"), ("gif", "image/gif")]
-    with pytest.raises(ImageInputError, match="not a PNG, JPEG, WebP or GIF"):
-        sniff_image(b"<html>")
+def test_the_header_decides_the_type_and_size():
+    found = [inspect_image(d, "image_base64", 100) for d in (PNG, JPEG, WEBP, GIF)]
+    assert [(i.extension, i.content_type, i.width, i.height) for i in found] == [
+        ("png", "image/png", 8, 8), ("jpg", "image/jpeg", 8, 8), ("webp", "image/webp", 8, 8),
+        ("gif", "image/gif", 8, 8)]
+
+
+@pytest.mark.parametrize("data, rule", [
+    (b"", "image_base64: the image is empty"),
+    (b"<html>", "image_base64: not a PNG, JPEG, WebP or GIF image"),
+    (b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>', "image_base64: not a PNG, JPEG, WebP or GIF image"),
+    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "image_base64: not a PNG, JPEG, WebP or GIF image"),
+    (image_bytes("BMP"), "image_base64: a BMP image; send a PNG, JPEG, WebP or GIF"),
+])
+def test_content_errors_name_the_field(data, rule):
+    with pytest.raises(ImageInputError) as err:
+        inspect_image(data, "image_base64", 4096 * 4096)
+    assert str(err.value) == rule
+
+
+def test_a_decompression_bomb_is_refused_from_its_header():
+    bomb = png_header(13000, 13000)
+    assert len(bomb) < 100
+    with pytest.raises(ImageInputError) as err:
+        inspect_image(bomb, "image_url", 4096 * 4096)
+    assert str(err.value) == ("image_url: the image is 13000x13000 pixels, over the 16777216 pixel limit "
+                              "(IMAGE_MAX_PIXELS)")
 
 
 @pytest.mark.parametrize("address, public", [
@@ -103,6 +125,11 @@ def test_magic_bytes_decide_the_type():
     ("224.0.0.1", False), ("::1", False), ("::ffff:127.0.0.1", False), ("fd00:ec2::254", False),
     ("fe80::1%eth0", False), ("not-an-ip", False), ("8.8.8.8", True), (PUBLIC_IP, True),
     ("2606:4700:4700::1111", True),
+    ("2002:7f00:1::1", False), ("2002:a9fe:a9fe::1", False), ("2002:c0a8:101::1", False),  # 6to4 of private IPv4
+    ("2002:808:808::1", True),  # 6to4 of 8.8.8.8
+    ("64:ff9b::7f00:1", False), ("64:ff9b::a00:1", False),  # NAT64 of loopback and 10.0.0.1
+    ("2001:0:4136:e378:8000:63bf:3fff:fdd2", False),  # Teredo
+    ("::127.0.0.1", False), ("::ffff:10.0.0.1", False),
 ])
 def test_only_public_addresses_pass(address, public):
     assert is_public_address(address) is public
@@ -113,6 +140,8 @@ def test_a_url_to_a_loopback_server_is_refused_before_connecting(server):
         fetch_image_url(f"http://127.0.0.1:{server.port}/png", max_bytes=10**6, timeout=2)
     with pytest.raises(ImageInputError, match="not a public address"):
         fetch_image_url(f"http://localhost:{server.port}/png", max_bytes=10**6, timeout=2)
+    with pytest.raises(ImageInputError, match="not a public address"):
+        fetch_image_url(f"http://[2002:7f00:1::1]:{server.port}/png", max_bytes=10**6, timeout=2)
     assert server.paths == []
 
 
@@ -159,10 +188,64 @@ def test_oversize_downloads_are_refused(server, path):
 
 def test_a_slow_server_times_out(server):
     started = time.monotonic()
-    with pytest.raises(ImageInputError, match="download failed: timed out"):
+    with pytest.raises(ImageInputError, match="took longer than 0.2 s \\(IMAGE_FETCH_TIMEOUT_S"):
         fetch_image_url(f"http://images.example.com:{server.port}/slow", max_bytes=4096, timeout=0.2,
                         **public_dns(server))
     assert time.monotonic() - started < 0.9
+
+
+@pytest.fixture
+def dripping():
+    """A server that answers one byte every 0.1 s, headers and all (never finishing a 64 KiB read)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve():
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            with conn:
+                for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"\x00" * 100000:
+                    if stop.is_set():
+                        break
+                    try:
+                        conn.sendall(bytes([byte]))
+                    except OSError:
+                        break
+                    time.sleep(0.1)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join(2)
+    listener.close()
+
+
+def test_a_server_dripping_bytes_is_cut_at_the_one_deadline(dripping):
+    def connect(address, timeout):
+        return socket.create_connection(("127.0.0.1", dripping), timeout)
+
+    started = time.monotonic()
+    with pytest.raises(ImageInputError, match="took longer than 0.5 s"):
+        fetch_image_url("http://images.example.com/x.png", max_bytes=10**6, timeout=0.5,
+                        resolve=lambda host, port: [PUBLIC_IP], connect=connect)
+    assert time.monotonic() - started < 1.5
+
+
+@pytest.mark.parametrize("url, rule", [
+    ("http://[::1/x.png", "image_url: not a valid URL (Invalid IPv6 URL)"),
+    ("http://" + "a" * 64 + ".example.com/x.png", " is not a valid host name"),
+    ("http://a..b/x.png", '"a..b" is not a valid host name'),
+    ("http://ex\u2100ample.com/x.png", "image_url: not a valid URL ("),
+])
+def test_every_bad_url_shape_is_an_image_url_error(url, rule):
+    with pytest.raises(ImageInputError) as err:
+        fetch_image_url(url, max_bytes=100, timeout=1, resolve=lambda h, p: [PUBLIC_IP])
+    assert rule in str(err.value) and str(err.value).startswith("image_url: ")
 
 
 @pytest.mark.parametrize("url", ["ftp://example.com/a.png", "file:///etc/passwd", "gopher://x", "http://",
@@ -187,14 +270,17 @@ def test_base64_over_the_cap_is_refused_before_decoding():
         decode_image_base64("A" * 10_000, max_bytes=100)
 
 
-def test_load_request_image_checks_magic_bytes_and_exclusivity(server):
-    assert load_request_image({"prompt": "t2v"}, max_bytes=1000, timeout=1) is None
-    png = load_request_image({"image_base64": base64.b64encode(PNG).decode()}, max_bytes=1000, timeout=1)
-    assert png == (PNG, "png", "image/png")
-    with pytest.raises(ImageInputError, match="not a PNG, JPEG, WebP or GIF"):
-        load_request_image({"image_base64": base64.b64encode(b"%PDF-1.7").decode()}, max_bytes=1000, timeout=1)
-    with pytest.raises(ImageInputError, match="not a PNG, JPEG, WebP or GIF"):
-        load_request_image({"image_url": f"http://images.example.com:{server.port}/html"}, max_bytes=1000,
-                           timeout=1, **public_dns(server))
+def test_load_request_image_checks_the_image_and_names_its_field(server):
+    assert load_request_image({"prompt": "t2v"}, **LIMITS) is None
+    png = load_request_image({"image_base64": base64.b64encode(PNG).decode()}, **LIMITS)
+    assert (png.data, png.extension, png.content_type) == (PNG, "png", "image/png")
+    with pytest.raises(ImageInputError, match="^image_base64: not a PNG, JPEG, WebP or GIF"):
+        load_request_image({"image_base64": base64.b64encode(b"%PDF-1.7").decode()}, **LIMITS)
+    with pytest.raises(ImageInputError, match="^image_url: the image is 13000x13000 pixels"):
+        load_request_image({"image_url": f"http://images.example.com:{server.port}/bomb"}, **LIMITS,
+                           **public_dns(server))
+    with pytest.raises(ImageInputError, match="^image_url: not a PNG, JPEG, WebP or GIF"):
+        load_request_image({"image_url": f"http://images.example.com:{server.port}/html"}, **LIMITS,
+                           **public_dns(server))
     with pytest.raises(ImageInputError, match="either image_url or image_base64"):
-        load_request_image({"image_url": "http://a", "image_base64": "AAAA"}, max_bytes=1000, timeout=1)
+        load_request_image({"image_url": "http://a", "image_base64": "AAAA"}, **LIMITS)

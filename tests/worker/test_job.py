@@ -12,12 +12,12 @@ import pytest
 from runpod.serverless.modules import rp_job
 
 from engine.errors import ExpressionError
-from tests.support import files_under
+from tests.support import files_under, image_bytes
 from tests.support.comfyui_standin import MP4_HEADER, REJECT_400_BODY, Scenario
 from worker import job
 from worker.cleanup import remove_job_files
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = image_bytes("PNG")
 I2V = {"type": "i2v", "prompt": "The waves roll in.", "image_base64": base64.b64encode(PNG).decode()}
 SMOKE = {"workflow": "smoke", "width": 32, "height": 32, "frames": 8}
 
@@ -117,14 +117,14 @@ def test_a_text_output_that_recorded_several_texts_returns_them_all():
 def test_an_image_url_to_a_loopback_server_is_refused(worker):
     result = run({**{k: v for k, v in I2V.items() if k != "image_base64"},
                   "image_url": f"{worker.url}/system_stats"})
-    assert result == {"error": "image_url: host '127.0.0.1' resolves to 127.0.0.1, which is not a public address "
+    assert result == {"error": "image_url: host \"127.0.0.1\" resolves to 127.0.0.1, which is not a public address "
                                "(loopback, private, link-local and metadata addresses are refused)"}
     assert worker.prompts == []
 
 
 def test_a_non_image_payload_is_refused(worker):
     result = run({**I2V, "image_base64": base64.b64encode(b"%PDF-1.7 not an image").decode()})
-    assert result == {"error": "the input image is not a PNG, JPEG, WebP or GIF file"}
+    assert result == {"error": "image_base64: not a PNG, JPEG, WebP or GIF image"}
     assert worker.uploads == [] and worker.prompts == []
 
 
