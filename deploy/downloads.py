@@ -15,6 +15,7 @@ import hashlib
 import logging
 import os
 import re
+import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -103,6 +104,14 @@ class _FileProgress:
         return None
 
 
+def inside(root: Path, model: ModelFile) -> Path:
+    """``root/folder/name``, refused when it would resolve outside ``root`` (``../``, absolute folders)."""
+    target = (root / model.folder / model.name).resolve()
+    if not target.is_relative_to(root.resolve()):
+        raise DownloadError(f"{model.name}: folder {model.folder!r} and name lead outside {root}; refused")
+    return target
+
+
 def _origin(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     return parts.scheme, parts.netloc.lower()
@@ -158,6 +167,9 @@ class Downloader:
                 outcomes.append(Outcome(model, "skipped", None))
             else:
                 todo.append(model)
+        unreachable = self._unresolvable()
+        if todo and unreachable:
+            raise DownloadError([f"{model.name}: {unreachable}" for model in todo])
         failures: list[str] = []
         with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="download") as pool:
             for model, result in zip(todo, pool.map(self._attempt, todo)):
@@ -169,6 +181,17 @@ class Downloader:
             raise DownloadError(failures)
         return outcomes
 
+    def _unresolvable(self) -> str | None:
+        """Why the Hub's host cannot be looked up, or None: checked once, so an offline machine fails in
+        a second instead of retrying every file for half a minute."""
+        host = urlsplit(self.endpoint).hostname or ""
+        try:
+            socket.getaddrinfo(host, None)
+        except (socket.gaierror, UnicodeError) as err:
+            reason = err.strerror if isinstance(err, socket.gaierror) else "not a valid host name"
+            return f"cannot reach {self.endpoint}: host {host!r} does not resolve ({reason}); check the network or HF_ENDPOINT"
+        return None
+
     def _attempt(self, model: ModelFile) -> Outcome | str:
         """fetch() with every failure turned into its one-line message."""
         try:
@@ -179,7 +202,9 @@ class Downloader:
             return _http_problem(model, err, self.endpoint, self.token)
         except Exception as err:  # network or disk trouble: the partial file stays for the next run to resume
             first = str(err).splitlines()[0] if str(err) else ""
-            return f"{model.name}: download failed ({type(err).__name__}: {first}); run again to resume"
+            partial = any((self.dest / STAGING).glob(f"{model.name}.*.part"))
+            return (f"{model.name}: download failed ({type(err).__name__}: {first})"
+                    + ("; run again to resume" if partial else ""))
 
     def fetch(self, model: ModelFile) -> Outcome:
         """Download one file under its lock unless it is (or, after waiting, has become) present."""
@@ -224,7 +249,7 @@ class Downloader:
             http_get(meta.location, out, resume_size=out.tell(), headers=headers, expected_size=meta.size,
                      displayed_filename=model.name, tqdm_class=self.progress.bar(model.name))
         self._verify(model, part, meta.size, meta.etag)
-        final = self.dest / model.folder / model.name
+        final = inside(self.dest, model)
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(part, final)
         log.info("%s: done, %s", model.name, final)

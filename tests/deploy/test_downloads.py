@@ -184,3 +184,19 @@ def test_progress_is_logged_as_lines_with_size_and_percent(hub, tmp_path, caplog
     assert lines[0] == f"tiny.safetensors: downloading from {REPO} (0.00 GB)"
     assert any(line.startswith("tiny.safetensors: 0.00 / 0.00 GB (100%), ") and line.endswith(" MB/s") for line in lines)
     assert lines[-1] == f"tiny.safetensors: done, {tmp_path / 'checkpoints' / 'tiny.safetensors'}"
+
+
+def test_an_unresolvable_hub_fails_at_once_one_line_per_file(tmp_path):
+    downloader = Downloader(tmp_path, endpoint="http://hub.invalid", token="")
+    with pytest.raises(DownloadError) as err:
+        downloader.run([model("a.safetensors"), model("b.safetensors")])
+    assert [line.split(":", 1)[0] for line in err.value.problems] == ["a.safetensors", "b.safetensors"]
+    assert all("host 'hub.invalid' does not resolve" in line and "resume" not in line for line in err.value.problems)
+
+
+@pytest.mark.parametrize("folder", ["../outside", "/etc", "checkpoints/../../outside"])
+def test_a_folder_leading_outside_the_models_root_is_refused(hub, tmp_path, folder):
+    hub.state.add(REPO, "tiny.safetensors", payload(1000))
+    with pytest.raises(DownloadError, match="lead outside"):
+        Downloader(tmp_path / "models").run([model(folder=folder)])
+    assert [p.name for p in tmp_path.rglob("tiny.safetensors")] == []

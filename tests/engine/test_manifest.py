@@ -79,3 +79,15 @@ def test_models_list_shows_sizes_totals_and_what_a_models_dir_holds(tmp_path, ca
     assert "[gated: needs HF_TOKEN]" in "\n".join(out)
     assert out[-1] == (f"total: 10 files, 56.1 GB (sizes approximate); missing under {tmp_path}: 9 files, 12.8 GB")
 
+
+
+@pytest.mark.parametrize("name, folder", [
+    ("../evil.safetensors", "checkpoints"), ("ok.safetensors", "../outside"), ("ok.safetensors", "/etc"),
+    ("ok.safetensors", "a/b"), (".hidden", "checkpoints"),
+])
+def test_manifest_entries_cannot_leave_the_models_root(tmp_path, name, folder):
+    text = (f"loaders: {{CheckpointLoaderSimple.ckpt_name: checkpoints}}\n"
+            f"models:\n  {json.dumps(name)}: {{folder: {json.dumps(folder)}, repo: a/b, path: x, size_gb: 1, gated: false}}\n")
+    (tmp_path / "models.yaml").write_text(text)
+    with pytest.raises(SpecError, match="models.yaml: models"):
+        load_manifest(tmp_path / "models.yaml")
