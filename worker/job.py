@@ -37,8 +37,9 @@ _spec: engine.Spec | None = None
 
 ALWAYS_SERVED = ("smoke",)
 """Model-free workflows every endpoint serves, whatever ENABLED_WORKFLOWS says (health checks)."""
-STOP_BUDGET_S = 1.0
-"""How long taking a prompt back may take: a frozen or silent ComfyUI gets no longer than this."""
+STOP_BUDGET_S = 0.5
+"""How long taking a prompt back may take: a frozen or silent ComfyUI gets no longer than this (so a
+deadline with a frozen ComfyUI fails within a second of the deadline)."""
 JANITOR_LIMIT_S = 900.0
 """How long clean-up after a stop waits for ComfyUI to let go of the prompt before removing files anyway."""
 _JANITORS: set[asyncio.Task] = set()

@@ -46,6 +46,7 @@ class PromptWatcher:
         self.on_idle = on_idle
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self.reconnects = 0
+        self.dropped = False
         self.last_node: str | None = None
         self.started_at: float | None = None
 
@@ -69,30 +70,28 @@ class PromptWatcher:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    def _died(self, err: ComfyUnreachable) -> ComfyUnreachable:
+    def _died(self, err: ComfyUnreachable, how: str) -> ComfyUnreachable:
         return ComfyUnreachable(f"ComfyUI at {self.client.base_url} died during the job "
-                                f"(websocket dropped, then: {str(err).rsplit(': ', 1)[-1]})")
+                                f"({how}{str(err).rsplit(': ', 1)[-1]})")
 
     async def _after_drop(self, prompt_id: str, reason: object) -> Completion | None:
-        """The websocket broke: if ComfyUI's HTTP is dead, fail at once; otherwise reconnect (or poll).
+        """The websocket broke: probe ComfyUI's HTTP (dead: ComfyUnreachable at once); reconnect, or poll.
 
         Returns the completion if the prompt finished meanwhile; fails if ComfyUI lost the prompt.
         """
         await self.close()
+        self.dropped = True
         log.warning("websocket to ComfyUI dropped (%s); probing %s", reason, self.client.base_url)
+        await self.client.system_stats()
+        self.reconnects += 1
         try:
-            await self.client.system_stats()
-            self.reconnects += 1
-            try:
-                await self.connect()
-            except ComfyUnreachable:
-                log.warning("websocket reconnect failed; following the job through /history only")
-            done = await self._finished(prompt_id)
-            if done is None:
-                await self._check_known(prompt_id)
-            return done
-        except ComfyUnreachable as err:
-            raise self._died(err) from None
+            await self.connect()
+        except ComfyUnreachable:
+            log.warning("websocket reconnect failed; following the job through /history only")
+        done = await self._finished(prompt_id)
+        if done is None:
+            await self._check_known(prompt_id)
+        return done
 
     async def _check_known(self, prompt_id: str) -> None:
         """After a drop: a prompt neither queued nor in history was lost (ComfyUI restarted under us)."""
@@ -131,6 +130,13 @@ class PromptWatcher:
 
     async def wait(self, prompt_id: str) -> Completion:
         """Until the prompt finishes (Completion) or fails (ComfyFailed / ComfyUnreachable)."""
+        try:
+            return await self._wait(prompt_id)
+        except ComfyUnreachable as err:
+            raise self._died(err, "websocket dropped, then: " if self.dropped else "") from None
+
+    async def _wait(self, prompt_id: str) -> Completion:
+        """The wait loop behind wait()."""
         while True:
             if self.ws is None:
                 await asyncio.sleep(self.poll_interval)

@@ -2,7 +2,8 @@
 against any server: the stand-in in the unit tier, the real ComfyUI in the integration tier. They hold
 the stand-in to what the real server does, wherever the worker relies on it.
 
-Each check is ``async def check(url, output_dir)`` and asserts; it removes the files it made.
+Each check is ``async def check(url, output_dir, tag)`` and asserts; it removes the files it made, whose
+names (and prompts) carry ``tag``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from tests.support import DATA
 
 RECORDS = json.loads((DATA / "comfyui_records.json").read_text(encoding="utf-8"))
 
-Check = Callable[[str, Path], Awaitable[None]]
+Check = Callable[[str, Path, str], Awaitable[None]]
 
 
 def prompt_events(messages: list[dict], prompt_id: str) -> list[tuple[str, Any]]:
@@ -41,11 +42,11 @@ def history_shape(entry: dict) -> dict:
             "messages": [kind for kind, _ in status["messages"]]}
 
 
-async def check_video(url: str, output_dir: Path) -> None:
+async def check_video(url: str, output_dir: Path, tag: str = "contract") -> None:
     """records.json `video`: the smoke graph's websocket events, in order, and its history entry."""
     record = RECORDS["video"]
     recorded_id = record["post_response"]["prompt_id"]
-    prefix = f"contract-{uuid.uuid4().hex}"
+    prefix = f"{tag}-contract-{uuid.uuid4().hex}"
     graph = json.loads(json.dumps(record["request"]["prompt"]))
     graph["3"]["inputs"]["filename_prefix"] = prefix
     client_id, prompt_id = uuid.uuid4().hex, str(uuid.uuid4())
@@ -70,16 +71,16 @@ async def check_video(url: str, output_dir: Path) -> None:
             path.unlink()
 
 
-async def check_rejection(url: str, output_dir: Path) -> None:
+async def check_rejection(url: str, output_dir: Path, tag: str = "contract") -> None:
     """records.json `invalid_int_above_max`: a 400 whose body names the node, input and rule."""
     record = RECORDS["invalid_int_above_max"]
-    body = {**record["request"], "client_id": uuid.uuid4().hex}
+    body = {**record["request"], "client_id": f"{tag}-{uuid.uuid4().hex}"}
     async with aiohttp.ClientSession() as session:
         async with session.post(f"{url}/prompt", json=body) as response:
             assert (response.status, await response.json()) == (record["status"], record["response"])
 
 
-async def check_unknown_history(url: str, output_dir: Path) -> None:
+async def check_unknown_history(url: str, output_dir: Path, tag: str = "contract") -> None:
     """records.json `history_unknown_prompt_id`: 200 with an empty object."""
     record = RECORDS["history_unknown_prompt_id"]
     async with aiohttp.ClientSession() as session:
@@ -87,7 +88,7 @@ async def check_unknown_history(url: str, output_dir: Path) -> None:
             assert (response.status, await response.json()) == (record["status"], record["response"])
 
 
-async def check_missing_view(url: str, output_dir: Path) -> None:
+async def check_missing_view(url: str, output_dir: Path, tag: str = "contract") -> None:
     """records.json `view_missing_file`: 404."""
     async with aiohttp.ClientSession() as session:
         async with session.get(f"{url}/view", params={"filename": f"missing-{uuid.uuid4().hex}.mp4",
@@ -95,14 +96,14 @@ async def check_missing_view(url: str, output_dir: Path) -> None:
             assert response.status == RECORDS["view_missing_file"]["status"]
 
 
-async def check_cancel_unknown(url: str, output_dir: Path) -> None:
+async def check_cancel_unknown(url: str, output_dir: Path, tag: str = "contract") -> None:
     """POST /api/jobs/{id}/cancel for an id no queue holds: 200 {"cancelled": false} (idempotent)."""
     async with aiohttp.ClientSession() as session:
         async with session.post(f"{url}/api/jobs/{uuid.uuid4()}/cancel") as response:
             assert (response.status, await response.json()) == (200, {"cancelled": False})
 
 
-async def check_queue_shape(url: str, output_dir: Path) -> None:
+async def check_queue_shape(url: str, output_dir: Path, tag: str = "contract") -> None:
     """records.json `queue_after`: GET /queue has exactly the running and pending lists."""
     async with aiohttp.ClientSession() as session:
         async with session.get(f"{url}/queue") as response:
