@@ -46,10 +46,18 @@ class ComfyProcess:
 
     def start(self) -> None:
         """Launch ComfyUI in its own process group, with stdout and stderr copied to ours."""
+        main = Path(self.command[1]) if len(self.command) > 1 else self.cwd / "main.py"
+        if not main.is_file():
+            raise DeployError(f"no ComfyUI at {self.cwd} ({main} is missing): set COMFYUI_DIR to a ComfyUI "
+                              "checkout (the image has it at /comfyui)")
         log.info("starting ComfyUI: %s", shlex.join(self.command))
-        self.process = subprocess.Popen(self.command, cwd=self.cwd, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, text=True, errors="replace",
-                                        start_new_session=True)
+        try:
+            self.process = subprocess.Popen(self.command, cwd=self.cwd, stdout=subprocess.PIPE,
+                                            stderr=subprocess.STDOUT, text=True, errors="replace",
+                                            start_new_session=True)
+        except OSError as err:
+            raise DeployError(f"cannot start ComfyUI with {self.command[0]} ({err.strerror}): set COMFYUI_PYTHON "
+                              "to the python of ComfyUI's environment") from None
         self._pump = threading.Thread(target=self._copy_output, name="comfyui-log", daemon=True)
         self._pump.start()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -25,7 +26,11 @@ from .spec import pick_workflows
 
 
 def _read_request(source: str) -> Any:
-    text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise RequestError("request", f"cannot read {source}: {reason}") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -148,6 +153,8 @@ def cmd_golden(args: argparse.Namespace) -> int:
         stale = check(spec, Path(args.dir))
         for line in stale:
             print(line)
+        if not stale:
+            print(f"ok: every golden file in {args.dir} is what the spec renders", file=sys.stderr)
         return 1 if stale else 0
     for path in regenerate(spec, Path(args.dir)):
         print(f"wrote {path}")
@@ -259,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     models = sub.add_parser("models", help="model files: what each workflow needs; download what is missing")
     models.add_argument("--models", help="model manifest (default: spec/models.yaml)")
-    models_sub = models.add_subparsers(dest="models_command", required=True)
+    models_sub = models.add_subparsers(dest="models_command", required=True, metavar="{list,download}")
     workflows_help = "comma-separated workflow names or patterns such as '*-fast' (default: all)"
     listing = models_sub.add_parser("list", help="files each workflow needs, sizes, totals, what is present")
     listing.add_argument("--workflows", help=workflows_help)
@@ -282,7 +289,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.func
     try:
-        return handler(args)
+        code = handler(args)
+        sys.stdout.flush()  # inside the try: a reader that left early fails this write
+        return code
     except Error as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # the reader left early (`| head`): stop quietly, as other command-line tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141

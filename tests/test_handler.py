@@ -21,6 +21,10 @@ PNG = image_bytes("PNG")
 I2V = {"type": "i2v", "prompt": "A lighthouse.", "image_base64": base64.b64encode(PNG).decode()}
 
 
+RESULT_LOG = {"RUNPOD_LOG_LEVEL": "INFO"}
+"""Asks the SDK to log the local run's result, which the tests read."""
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -42,14 +46,15 @@ def run_handler(env, *args, timeout=60):
 
 
 def job_result(stdout: str) -> dict:
-    """The SDK logs `Job result: {...}` (a Python repr) after a successful local run."""
+    """The SDK logs `Job result: {...}` (a Python repr) after a successful local run when its log level
+    is INFO (RESULT_LOG); by default the worker keeps it at WARN, so the video never reaches the log."""
     line = next(line for line in stdout.splitlines() if "| Job result: " in line)
     return ast.literal_eval(line.split("| Job result: ", 1)[1])
 
 
 def test_python_handler_py_runs_test_input_json_once_and_exits_0(comfy, comfy_dirs):
     assert json.loads((ROOT / "test_input.json").read_text()) == {"input": {"workflow": "smoke"}}
-    proc = run_handler(worker_env(comfy, comfy_dirs))
+    proc = run_handler(worker_env(comfy, comfy_dirs, **RESULT_LOG))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     output = job_result(proc.stdout)["output"]
     assert base64.b64decode(output["video"]).startswith(MP4_HEADER) and output["workflow"] == "smoke"
@@ -68,8 +73,25 @@ def test_without_comfyui_it_fails_fast_with_one_line_naming_the_address():
     assert time.monotonic() - started < 10
 
 
+def test_a_local_run_logs_a_summary_and_never_the_video(comfy, comfy_dirs):
+    proc = run_handler(worker_env(comfy, comfy_dirs), "--test_input", json.dumps({"input": {"workflow": "smoke"}}))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "| worker | job local_test done: smoke, 64x64, 24 frames, inline, " in proc.stdout
+    assert "Job result" not in proc.stdout and "AAAA" not in proc.stdout and "DEBUG" not in proc.stdout
+
+
+@pytest.mark.parametrize("test_input, message", [
+    ("{bad", "error: --test_input: not valid JSON (Expecting property name enclosed in double quotes"),
+    ("[1]", 'error: --test_input: must be a JSON object with an "input" object'),
+])
+def test_a_malformed_test_input_is_one_line_and_exit_2(test_input, message):
+    proc = run_handler(worker_env(COMFYUI_URL="http://127.0.0.1:1"), "--test_input", test_input)
+    assert proc.returncode == 2 and proc.stderr.startswith(message) and len(proc.stderr.splitlines()) == 1
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
 def test_test_input_with_bucket_delivery_uploads_an_mp4(comfy, comfy_dirs, bucket_env, s3_server):
-    proc = run_handler(worker_env(comfy, comfy_dirs, **bucket_env), "--test_input",
+    proc = run_handler(worker_env(comfy, comfy_dirs, **bucket_env, **RESULT_LOG), "--test_input",
                        json.dumps({"input": {"workflow": "smoke", "frames": 4}}))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     output = job_result(proc.stdout)["output"]

@@ -7,6 +7,7 @@ container); it never raises: every outcome is a result or one ``{"error": ...}``
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import re
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import runpod
+from runpod.serverless.modules.rp_logger import RunPodLogger
 
 import engine
 from engine.comfy.history import find_text, find_video
@@ -54,6 +56,9 @@ def setup_logging() -> None:
     """
     logging.basicConfig(level=logging.WARNING, stream=sys.stdout, format="%(levelname)-7s| %(name)s | %(message)s",
                         force=True)
+    if not (os.environ.get("RUNPOD_LOG_LEVEL") or os.environ.get("RUNPOD_DEBUG_LEVEL")):
+        # The SDK logs every result at DEBUG, and a local run's whole result (the base64 video) at INFO.
+        RunPodLogger().set_level("INFO" if os.environ.get("RUNPOD_WEBHOOK_GET_JOB") else "WARN")
     try:
         log.setLevel(os.environ.get("LOG_LEVEL", "INFO").strip().upper() or "INFO")
     except ValueError:
@@ -290,7 +295,9 @@ async def handler(job: dict) -> dict:
     try:
         config = load_config()
         log.setLevel(config.log_level)
-        return await run_job(job, config)
+        result = await run_job(job, config)
+        log.info("job %s done: %s", job.get("id"), summary(result))
+        return result
     except RequestError as err:
         log.warning("job %s refused: %s", job.get("id"), err)
         return {"error": str(err)}
@@ -306,6 +313,16 @@ async def handler(job: dict) -> dict:
     except Exception as err:  # the caller must get one clear line, not the SDK's traceback dump
         log.exception("job %s: internal error", job.get("id"))
         return {"error": f"internal worker error: {type(err).__name__}: {err}"}
+
+
+def summary(result: dict) -> str:
+    """A result as one log line without its payload: never the video, nor a presigned URL (a credential)."""
+    size = f"{result.get('width')}x{result.get('height')}, {result.get('frames')} frames"
+    if "video" in result:
+        delivery = f"inline, {len(result['video'])} base64 characters"
+    else:
+        delivery = "uploaded to the bucket"
+    return f"{result.get('workflow')}, {size}, {delivery}, {result.get('timings', {}).get('total_s')} s"
 
 
 def run_sync(job: dict) -> dict:
@@ -326,7 +343,26 @@ async def wait_for_comfyui() -> None:
                            f"{config.comfyui_ready_timeout_s:g} s (COMFYUI_READY_TIMEOUT_S)")
 
 
+def test_input_problem(argv: list[str]) -> str | None:
+    """Why ``--test_input`` on the command line is not a job the SDK can run, or None (the SDK's own
+    parsing would end in a traceback)."""
+    for index, arg in enumerate(argv):
+        if arg == "--test_input" or arg.startswith("--test_input="):
+            text = arg.partition("=")[2] if "=" in arg else (argv[index + 1] if index + 1 < len(argv) else "")
+            try:
+                job = json.loads(text)
+            except ValueError as err:
+                return f"--test_input: not valid JSON ({err})"
+            if not isinstance(job, dict) or "input" not in job:
+                return '--test_input: must be a JSON object with an "input" object, like {"input": {"workflow": "smoke"}}'
+    return None
+
+
 def serve() -> None:
     """Run the RunPod SDK's job loop with this handler (and the ComfyUI fitness check on RunPod)."""
+    problem = test_input_problem(sys.argv[1:])
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        raise SystemExit(2)
     runpod.serverless.register_fitness_check(wait_for_comfyui)
     runpod.serverless.start({"handler": handler})

@@ -126,7 +126,8 @@ def test_all_good_warms_up_and_serves_a_job(box):
     assert f"preflight ok: ComfyUI has every node class and model file for {FAST}, smoke" in result.stdout
     assert "warmup (smoke) done" in result.stdout
     assert "comfyui | fake ComfyUI starting: " in result.stdout
-    assert "Job result: {'output': {'video': " in result.stdout and "'workflow': 'smoke'" in result.stdout
+    assert "| worker | job local_test done: smoke, 64x64, 24 frames, inline, " in result.stdout
+    assert "Job result" not in result.stdout  # the SDK would log the whole base64 video
 
 
 def test_first_start_downloads_only_what_the_image_lacks_into_the_volume(box):
@@ -205,3 +206,10 @@ def test_the_hub_smoke_test_needs_no_model():
     for test in tests["tests"]:
         workflow = spec.prepare(test["input"]).workflow.name
         assert needed_models(spec, load_manifest(), [workflow])[workflow] == []
+
+
+def test_no_comfyui_where_comfyui_dir_points_is_one_line(box, tmp_path):
+    result = start(box, COMFYUI_DIR=str(tmp_path / "nowhere"))
+    assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
+    assert f"no ComfyUI at {tmp_path / 'nowhere'} ({tmp_path / 'nowhere' / 'main.py'} is missing): set COMFYUI_DIR" \
+        in result.stdout

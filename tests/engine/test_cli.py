@@ -103,3 +103,27 @@ def test_import_of_a_broken_file_is_one_line(tmp_path):
     broken.write_text("{")
     result = run("import", str(broken), "--name", "x", "--templates", str(tmp_path))
     assert result.returncode == 1 and result.stderr.startswith("error: import ") and result.stderr.count("\n") == 1
+
+
+def test_a_request_file_that_cannot_be_read_is_one_line():
+    result = run("render", "--request", "/nonexistent.json")
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == "error: request: cannot read /nonexistent.json: No such file or directory\n"
+
+
+def test_a_reader_that_leaves_early_is_no_traceback():
+    proc = subprocess.Popen([sys.executable, "-m", "engine", "workflows"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()  # like `| head` that has already read all it wanted
+    stderr = proc.stderr.read()
+    assert proc.wait(timeout=30) == 141 and "Traceback" not in stderr
+
+
+def test_models_without_a_subcommand_names_the_choices():
+    result = run("models")
+    assert result.returncode == 2 and "the following arguments are required: {list,download}" in result.stderr
+
+
+def test_golden_check_says_ok_when_every_file_matches():
+    result = run("golden", "--check")
+    assert result.returncode == 0 and result.stderr == "ok: every golden file in tests/golden is what the spec renders\n"
