@@ -25,7 +25,7 @@ def select(workflows: Mapping[str, Workflow], selection: Sequence[SelectionKey],
            request: Mapping[str, Any]) -> Workflow:
     """The workflow named by ``workflow``, else the one matching the selection keys (with defaults)."""
     name = request.get("workflow")
-    if name is not None:
+    if "workflow" in request:
         if not isinstance(name, str) or name not in workflows:
             raise RequestError("workflow", f"{quote(name)} is not one of {quote(sorted(workflows), 200)}")
         return workflows[name]

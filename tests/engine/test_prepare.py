@@ -83,3 +83,7 @@ def test_a_huge_unknown_key_is_cut_and_the_line_stays_short(spec):
 
 def test_a_list_as_workflow_is_one_line_naming_workflow(spec):
     assert error(spec, {"workflow": []}).startswith('workflow: [] is not one of ["')
+
+
+def test_workflow_null_is_an_error_not_absent(spec):
+    assert error(spec, {"workflow": None}).startswith('workflow: null is not one of ["')
