@@ -1,20 +1,29 @@
 """Derived values: Jinja2 expressions from the spec, evaluated in the sandbox over request data.
 
-Expressions are compiled with ``compile_expression`` (not rendered as templates), so the result
-keeps its native type and request text is only ever data: a prompt of ``{{ 7*7 }}`` or
-``[1, 2]`` stays that exact string. (Jinja2's NativeEnvironment would ``literal_eval`` string
-results, turning a prompt of ``42`` into an int, which is why it is not used.)
+Each expression compiles as Jinja2's ``compile_expression`` does (a one-line template assigning
+the expression's value), so the result keeps its native type and request text is only ever data:
+a prompt of ``{{ 7*7 }}`` or ``[1, 2]`` stays that exact string. (Jinja2's NativeEnvironment would
+``literal_eval`` string results, turning a prompt of ``42`` into an int, which is why it is not
+used.) Loading the spec parses each expression and checks its filters and tests, which finds every
+error Jinja2's compiler would; the Python code is generated on first evaluation (about 0.5 ms per
+distinct expression, a cost that would otherwise dominate loading the spec).
+
+A render evaluates all its expressions (``let``, bypass ``when``, target ``value``) in one
+``Scope``: one sandboxed Jinja2 context over the values, instead of a new context, and a copy of
+every value, per expression.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from typing import Any, Mapping, Sequence
 
-from jinja2 import StrictUndefined, Template, TemplateSyntaxError, Undefined, meta
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, Undefined, meta, nodes
 from jinja2.exceptions import TemplateRuntimeError
+from jinja2.parser import Parser
+from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from .errors import ExpressionError, SpecError
@@ -34,6 +43,9 @@ def _environment() -> ImmutableSandboxedEnvironment:
 
 
 _ENV = _environment()
+_RESULT = "result"
+"""The name each compiled expression assigns its value to, in the scope's own variables (the
+values themselves are the context's parent, so a value may be called ``result`` too)."""
 
 _FAILURES = (TemplateRuntimeError, TypeError, ValueError, ArithmeticError, LookupError)
 """What evaluating a spec expression over a request may raise (undefined names, sandbox, maths)."""
@@ -41,11 +53,15 @@ _FAILURES = (TemplateRuntimeError, TypeError, ValueError, ArithmeticError, Looku
 
 @dataclass(frozen=True)
 class Expression:
-    """A compiled spec expression; ``where`` names its place in the spec for error messages."""
+    """A checked spec expression; ``where`` names its place in the spec for error messages."""
 
     source: str
     where: str
-    _fn: Callable[..., Any] = field(repr=False, compare=False)
+
+    @cached_property
+    def template(self) -> Template:
+        """The compiled one-line template ``result = (source)``, shared by every use of the same source."""
+        return _compiled(self.source)
 
     @property
     def names(self) -> frozenset[str]:
@@ -55,19 +71,67 @@ class Expression:
 
     def evaluate(self, context: Mapping[str, Any]) -> Any:
         """Evaluate over ``context``; an undefined name or sandbox violation is an ExpressionError."""
+        return Scope(context).evaluate(self)
+
+
+class Scope:
+    """The values of one render and the one sandboxed Jinja2 context its expressions run in.
+
+    ``values`` holds what ``define`` added, in order (request fields, runtime values, derived
+    values); expressions also see Jinja2's globals (``range``, ``dict``, ...), which are not values.
+    """
+
+    __slots__ = ("values", "_names", "_context")
+
+    def __init__(self, values: Mapping[str, Any] = ()) -> None:
+        self.values: dict[str, Any] = dict(values)
+        self._names = {**_ENV.globals, **self.values}
+        self._context: Context = _ENV.context_class(_ENV, self._names, None, {})
+
+    def define(self, name: str, value: Any) -> None:
+        """Add (or shadow) a value that later expressions see."""
+        self.values[name] = value
+        self._names[name] = value
+
+    def evaluate(self, expression: Expression) -> Any:
+        """The expression's value over the current values; failures are ExpressionErrors naming its place."""
+        context = self._context
         try:
-            result = self._fn(**context)
+            next(expression.template.root_render_func(context), None)
+            result = context.vars.pop(_RESULT)
         except _FAILURES as exc:
-            raise ExpressionError([f"{self.where}: expression {self.source!r} failed: {exc}"]) from exc
+            context.vars.pop(_RESULT, None)
+            raise ExpressionError([f"{expression.where}: expression {expression.source!r} failed: {exc}"]) from exc
         if isinstance(result, Undefined):
-            raise ExpressionError([f"{self.where}: expression {self.source!r} is undefined for this request"])
+            raise ExpressionError([f"{expression.where}: expression {expression.source!r} is undefined for this request"])
         return result
 
 
 @lru_cache(maxsize=1024)
-def _compiled(source: str) -> Callable[..., Any]:
-    """Jinja2's compiled form of an expression; cached, as workflows share most expressions."""
-    return _ENV.compile_expression(source, undefined_to_none=False)
+def _parsed(source: str) -> nodes.Expr:
+    """The expression's syntax tree, its filters and tests checked; raises TemplateSyntaxError.
+
+    Unknown filters and tests are the errors Jinja2's compiler adds to the parser's (it defers one
+    inside a conditional to when it is reached; here it is refused wherever it is), so a source that
+    passes here compiles.
+    """
+    parser = Parser(_ENV, source, state="variable")
+    expression = parser.parse_expression()
+    if not parser.stream.eos:
+        raise TemplateSyntaxError("chunk after expression", parser.stream.current.lineno, None, None)
+    for node in expression.find_all((nodes.Filter, nodes.Test)):
+        kind, known = ("filter", _ENV.filters) if isinstance(node, nodes.Filter) else ("test", _ENV.tests)
+        if node.name not in known:
+            raise TemplateSyntaxError(f"No {kind} named {node.name!r}.", node.lineno, None, None)
+    return expression
+
+
+@lru_cache(maxsize=1024)
+def _compiled(source: str) -> Template:
+    """The one-line template ``result = (source)``; cached, as workflows share most expressions."""
+    expression = _parsed(source)
+    expression.set_environment(_ENV)
+    return _ENV.from_string(nodes.Template([nodes.Assign(nodes.Name(_RESULT, "store"), expression, lineno=1)], lineno=1))
 
 
 @lru_cache(maxsize=1024)
@@ -75,42 +139,25 @@ def _names(source: str) -> frozenset[str]:
     return frozenset(meta.find_undeclared_variables(_ENV.parse(f"{{{{ ({source}) }}}}")))
 
 
-@lru_cache(maxsize=256)
-def _compiled_program(source: str) -> Template:
-    return _ENV.from_string(source)
-
-
 def compile_expression(source: str, where: str) -> Expression:
     """Compile one spec expression, reporting syntax errors with their spec location."""
     try:
-        fn = _compiled(source)
+        _parsed(source)
     except TemplateSyntaxError as exc:
         raise SpecError([f"{where}: invalid expression {source!r}: {exc.message}"]) from exc
-    return Expression(source=source, where=where, _fn=fn)
+    return Expression(source=source, where=where)
 
 
 @dataclass(frozen=True)
 class Program:
-    """Named expressions evaluated in order, each seeing the values before it, in one sandboxed
-    pass (one Jinja2 context instead of one per expression: ~10x faster for a workflow's values)."""
+    """Named expressions (a workflow's ``let``) evaluated in order, each seeing the values before it."""
 
     steps: tuple[tuple[str, Expression], ...]
-    _template: Template | None = field(repr=False, compare=False)
 
-    def run(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        """``values`` plus every step's result; a failure is an ExpressionError naming the failing step."""
-        out = dict(values)
-        if self._template is None:
-            return out
-        try:
-            module = self._template.make_module(out)
-        except _FAILURES:
-            return self._run_stepwise(values)
-        results = {name: getattr(module, name) for name, _ in self.steps}
-        if any(isinstance(v, Undefined) for v in results.values()):
-            return self._run_stepwise(values)
-        out.update(results)
-        return out
+    def run(self, scope: Scope) -> None:
+        """Define every step's value in ``scope``; the first failure is an ExpressionError naming its step."""
+        for name, expression in self.steps:
+            scope.define(name, scope.evaluate(expression))
 
     def sources(self, name: str, fields: set[str]) -> list[str]:
         """The request fields (among ``fields``) that value ``name`` is or derives from, nearest first.
@@ -131,22 +178,7 @@ class Program:
                 pending += sorted(steps[current].names)
         return found
 
-    def _run_stepwise(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        """Evaluate one step at a time, so the error raised names the step that failed."""
-        out = dict(values)
-        for name, expression in self.steps:
-            out[name] = expression.evaluate(out)
-        return out
-
 
 def compile_program(steps: Sequence[tuple[str, str]], where: str) -> Program:
-    """Compile ``(name, source)`` steps; each is also compiled alone for precise error messages."""
-    compiled = tuple((name, compile_expression(source, f"{where}.{name}")) for name, source in steps)
-    if not compiled:
-        return Program(steps=(), _template=None)
-    source = "".join(f"{{% set {name} = ({expression.source}) %}}" for name, expression in compiled)
-    try:
-        template = _compiled_program(source)
-    except TemplateSyntaxError as exc:
-        raise SpecError([f"{where}: these names cannot be used as values: {exc.message}"]) from exc
-    return Program(steps=compiled, _template=template)
+    """Compile ``(name, source)`` steps, each reporting a syntax error at ``where.name``."""
+    return Program(steps=tuple((name, compile_expression(source, f"{where}.{name}")) for name, source in steps))

@@ -7,11 +7,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from jsonpointer import JsonPointer
 from jsonschema.protocols import Validator
 
 from .expressions import Expression, Program
-from .graph import pointer
+from .plan import WritePlan
 
 
 @dataclass(frozen=True)
@@ -22,11 +21,6 @@ class NodeRef:
     class_type: str
     where: str
 
-    @cached_property
-    def class_pointer(self) -> JsonPointer:
-        """Pointer to the node's class_type, which every write to the node tests first."""
-        return pointer(self.node, "class_type")
-
 
 @dataclass(frozen=True)
 class Target(NodeRef):
@@ -34,11 +28,6 @@ class Target(NodeRef):
 
     input: str
     value: Expression | None = None
-
-    @cached_property
-    def input_pointer(self) -> JsonPointer:
-        """Pointer to the input this target writes."""
-        return pointer(self.node, "inputs", self.input)
 
 
 @dataclass(frozen=True)
@@ -64,15 +53,13 @@ class SelectionKey:
 class Workflow:
     """One servable workflow: its template graph, request schema and mapping.
 
-    ``template_text`` is the template as compact JSON: each render parses a fresh copy from it,
-    about four times faster than copy.deepcopy, and the loaded template is never touched.
+    ``template`` is read-only (engine.plan.freeze): rendered graphs share its untouched nodes.
     """
 
     name: str
     description: str
     template_file: Path
-    template: dict[str, Any] = field(repr=False)
-    template_text: str = field(repr=False)
+    template: Mapping[str, Any] = field(repr=False)
     select: Mapping[str, str]
     schema: Mapping[str, Any] = field(repr=False)
     validator: Validator = field(repr=False)
@@ -82,6 +69,11 @@ class Workflow:
     bypass: tuple[Bypass, ...]
     outputs: Mapping[str, NodeRef]
     report: tuple[str, ...]
+
+    @cached_property
+    def plan(self) -> WritePlan:
+        """The write plan of the targets and bypasses, compiled on first use and kept."""
+        return WritePlan(self.template, self.targets, self.bypass)
 
     def parameters_for(self, node_id: str, inputs: Iterable[str] = ()) -> list[str]:
         """The request fields whose values are written into ``node_id`` (for readable ComfyUI errors).

@@ -132,3 +132,98 @@ def test_all_problems_are_collected(tmp_path):
 def test_bypass_of_consumed_output_needs_a_passthrough(tmp_path):
     text = SPEC + '    bypass:\n      - {node: "2", class_type: CreateVideo, when: "false"}\n'
     assert "output 0 of node 2 feeds node 3 input 'video'; say which input replaces it" in problems(tmp_path, text)[0]
+
+
+# --------------------------------------------------------------------------- the fast validity check
+REPLACEMENTS = (None, 1, 1.0, 1.5, True, "", "x", "(", [], ["x"], [1, 1], {}, {"title": ""}, {"type": "nope"})
+
+
+def mutations(value, limit=None):
+    """Copies of ``value`` with one change each: at every node, each replacement, and for objects a
+    key removed or an unknown key added (what an author's typo does)."""
+    yield from (r for r in REPLACEMENTS)
+    if isinstance(value, dict):
+        yield {**value, "zz_unknown": 1}
+        for key, item in list(value.items())[:limit]:
+            yield {k: v for k, v in value.items() if k != key}
+            for changed in mutations(item, limit):
+                yield {**value, key: changed}
+    elif isinstance(value, list):
+        for index, item in enumerate(value[:limit]):
+            for changed in mutations(item, limit):
+                yield value[:index] + [changed] + value[index + 1:]
+
+
+def test_the_fast_meta_check_agrees_with_jsonschema_on_every_mutation():
+    from engine.files import SPEC, read_yaml
+    from engine.loader import _meta_validator, _meta_validity
+
+    raw = read_yaml(SPEC)
+    entry = raw["workflows"]["ltx2-t2v-fast"]
+    small = {"version": 1, "selection": raw["selection"], "workflows": {"w": {
+        **entry, "schema": "w.yaml", "let": dict(list(entry["let"].items())[:2]),
+        "targets": {k: entry["targets"][k] for k in ("prompt", "fps", "job_id")}}}}
+    seen = 0
+    for spec in mutations(small):
+        assert _meta_validity()(spec) == _meta_validator().is_valid(spec), spec
+        seen += 1
+    assert _meta_validity()(raw) and seen > 1000
+
+
+def test_the_fast_schema_check_agrees_with_check_schema_on_every_mutation():
+    from jsonschema import Draft7Validator, Draft202012Validator
+
+    from engine.files import SPEC, read_yaml
+    from engine.loader import _schema_validity
+
+    raw = read_yaml(SPEC)
+    smoke, i2v = raw["workflows"]["smoke"]["schema"], raw["workflows"]["ltx2-i2v-pro"]["schema"]
+    schema = {**i2v, "examples": [], "properties": {
+        "prompt": i2v["properties"]["prompt"], "camera_lora": i2v["properties"]["camera_lora"],
+        "image_url": i2v["properties"]["image_url"], "duration": smoke["properties"]["duration"]}}
+    for cls, limit in ((Draft7Validator, None), (Draft202012Validator, 1)):  # 2020-12: mostly asks jsonschema
+        strict = cls(cls.META_SCHEMA, format_checker=cls.FORMAT_CHECKER)
+        assert _schema_validity(cls)(smoke) and _schema_validity(cls)(i2v)
+        for changed in mutations(schema, limit):
+            assert _schema_validity(cls)(changed) == strict.is_valid(changed), changed
+
+
+SHARED = """
+version: 1
+definitions:
+  size: &size {type: integer, minimum: 16, default: 64}
+workflows:
+  tiny:
+    template: tiny.json
+    schema: &schema
+      type: object
+      additionalProperties: false
+      properties: {width: *size, height: *size}
+    targets: &targets
+      width:
+        - {node: "1", class_type: EmptyImage, input: width}
+    outputs: &outputs
+      video: {node: "3", class_type: SaveVideo}
+  tiny-too:
+    template: tiny.json
+    schema: *schema
+    targets: *targets
+    outputs: *outputs
+  tiny-three:
+    template: tiny.json
+    schema: {type: object, additionalProperties: false, properties: {width: *size}}
+    targets: *targets
+    outputs: *outputs
+"""
+
+
+def test_each_distinct_schema_is_checked_once(tmp_path, monkeypatch):
+    from engine import loader
+
+    checked = []
+    real = loader._schema_validity
+    monkeypatch.setattr(loader, "_schema_validity", lambda cls: lambda s: checked.append(s) or real(cls)(s))
+    assert len(load(tmp_path, SHARED).workflows) == 3
+    size = {"type": "integer", "minimum": 16, "default": 64}
+    assert [c for c in checked if c == size] == [size]  # the shared parameter, once for three workflows
+    assert len(checked) == 3  # the parameter, and two schemas without their properties

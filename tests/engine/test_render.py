@@ -1,14 +1,18 @@
-"""Rendering: guarded JSON-patch operations, the template never mutated, bypass rewiring."""
+"""Rendering: the write plan on a copy-on-write graph, guarded writes, the template never mutated,
+bypass rewiring, and the RFC 6902 patch equal to the graph."""
 
 import copy
 import dataclasses
 import json
 
+import jsonpatch
 import pytest
 
-from engine import RenderError, load_spec
+from engine import RenderError, RequestError, load_spec
+from engine.plan import freeze
 from engine.prepare import Prepared
 from engine.render import render as render_workflow
+from engine.variants import RENDER_RUNTIME, _variants
 from tests.engine.test_loader import SPEC, TEMPLATE, load
 
 RUNTIME = {"job_id": "job-1", "random_seed": 7}
@@ -61,13 +65,82 @@ def test_unknown_runtime_value_is_rejected(spec):
         render(spec, {"workflow": "smoke"}, {"job_id": "x", "user": "y"})
 
 
+def stale(workflow, change):
+    """The workflow on a template changed after loading (what the guards are for)."""
+    template = copy.deepcopy(workflow.template)
+    change(template)
+    return dataclasses.replace(workflow, template=freeze(template))
+
+
 def test_stale_template_fails_naming_parameter_and_node(tmp_path):
-    workflow = load(tmp_path).workflows["tiny"]
-    stale = copy.deepcopy(workflow.template)
-    stale["1"]["class_type"] = "EmptyLatentImage"
-    workflow = dataclasses.replace(workflow, template_text=json.dumps(stale))
-    with pytest.raises(RenderError, match=r"parameter width -> node 1 \(EmptyImage\) input width"):
+    workflow = stale(load(tmp_path).workflows["tiny"], lambda t: t["1"].update(class_type="EmptyLatentImage"))
+    with pytest.raises(RenderError, match=r"parameter width -> node 1 \(EmptyImage\) input width: "
+                                          r"node 1 is a EmptyLatentImage, not a EmptyImage"):
         render_workflow(Prepared(workflow, {"width": 64}), RUNTIME)
+
+
+def test_stale_template_without_the_node_or_input_fails_naming_them(tmp_path):
+    workflow = load(tmp_path).workflows["tiny"]
+    gone = stale(workflow, lambda t: t.pop("1"))
+    with pytest.raises(RenderError, match=r"parameter width -> node 1 .*: node 1 is not in the template"):
+        render_workflow(Prepared(gone, {"width": 64}), RUNTIME)
+    renamed = stale(workflow, lambda t: t["1"]["inputs"].pop("width"))
+    with pytest.raises(RenderError, match=r"input width: node 1 has no input 'width'"):
+        render_workflow(Prepared(renamed, {"width": 64}), RUNTIME)
+
+
+def test_mutating_a_rendered_graph_never_changes_the_next_render(spec):
+    request = {"prompt": "p", "camera_lora": "none"}
+    first = render(spec, request).graph
+    expected = json.dumps(render(spec, request).graph)
+    for node in first.values():
+        try:
+            node["inputs"]["injected"] = 1
+            node["inputs"].clear()
+            node["_meta"]["title"] = "changed"
+        except TypeError:
+            pass  # a node shared with the template refuses changes
+        for value in node.get("inputs", {}).values():
+            if isinstance(value, list):
+                with pytest.raises(TypeError, match="copy.deepcopy the graph"):
+                    value.append("x")
+    first.clear()
+    assert json.dumps(render(spec, request).graph) == expected
+
+
+def test_a_render_copies_only_the_nodes_it_writes(spec):
+    template = spec.workflows["ltx2-t2v-pro"].template
+    rendered = render(spec, {"prompt": "p", "mode": "pro"})
+    own = {node_id for node_id, node in rendered.graph.items() if node is not template[node_id]}
+    written = {op["path"].split("/")[1] for op in rendered.patch if op["op"] == "replace"}
+    assert own == written and len(own) <= len(template) // 4
+
+
+def test_a_deep_copy_of_a_rendered_graph_is_plain_and_mutable(spec):
+    graph = copy.deepcopy(render(spec, {"workflow": "smoke"}).graph)
+    graph["2"]["inputs"]["images"].append(1)
+    assert type(graph["3"]) is dict and type(graph["3"]["inputs"]["video"]) is list
+
+
+def every_render(spec):
+    """(workflow, request) for every graph lint checks: the examples and each enum or boolean value."""
+    for name, workflow in spec.workflows.items():
+        for _, request, _ in _variants(workflow):
+            request = {**request, "workflow": name}
+            try:
+                prepared = spec.prepare(request)
+            except RequestError:  # a variant the schema refuses
+                continue
+            yield spec.render(prepared, RENDER_RUNTIME), workflow
+
+
+def test_the_patch_applied_with_jsonpatch_gives_the_graph(spec):
+    count = 0
+    for rendered, workflow in every_render(spec):
+        applied = jsonpatch.apply_patch(copy.deepcopy(workflow.template), rendered.patch)
+        assert json.dumps(applied) == json.dumps(rendered.graph), rendered.metadata
+        count += 1
+    assert count > 50
 
 
 def test_parameters_for_names_the_values_written_to_a_node(spec):
