@@ -87,3 +87,7 @@ def test_a_list_as_workflow_is_one_line_naming_workflow(spec):
 
 def test_workflow_null_is_an_error_not_absent(spec):
     assert error(spec, {"workflow": None}).startswith('workflow: null is not one of ["')
+
+
+def test_a_trailing_newline_does_not_pass_a_pattern(spec):
+    assert error(spec, {"workflow": "smoke", "color": "#ff8800\n"}).startswith("color: must be a colour like #ff8800")
