@@ -5,7 +5,6 @@ import base64
 import http.server
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -14,7 +13,7 @@ import urllib.request
 
 import pytest
 
-from tests.support import ROOT, files_under, image_bytes
+from tests.support import ROOT, files_under, free_port, image_bytes
 from tests.support.comfyui_standin import MP4_HEADER, Scenario
 
 PNG = image_bytes("PNG")
@@ -23,12 +22,6 @@ I2V = {"type": "i2v", "prompt": "A lighthouse.", "image_base64": base64.b64encod
 
 RESULT_LOG = {"RUNPOD_LOG_LEVEL": "INFO"}
 """Asks the SDK to log the local run's result, which the tests read."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def worker_env(comfy=None, comfy_dirs=None, **extra) -> dict:

@@ -14,11 +14,10 @@ import subprocess
 import sys
 import termios
 import threading
-import time
 from pathlib import Path
 from typing import Any, Mapping
 
-from tests.support import ROOT
+from tests.support import ROOT, free_port, wait_until  # noqa: F401  (re-exported for the client tests)
 
 PY = sys.executable
 MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(range(256)) * 64
@@ -36,24 +35,6 @@ def clean_env(**extra: Any) -> dict[str, str]:
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until(condition, what: str, timeout: float = WAIT_S, interval: float = 0.05):
-    """Poll ``condition()`` until truthy (returned); AssertionError naming ``what`` if it never is."""
-    stop = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() >= stop:
-            raise AssertionError(f"never happened within {timeout:g} s: {what}")
-        time.sleep(interval)
 
 
 def run_cli(*args: str, env: Mapping[str, str] | None = None, timeout: float = WAIT_S) -> subprocess.CompletedProcess:

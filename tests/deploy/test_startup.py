@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,19 +17,13 @@ from deploy.model_paths import model_dirs
 from engine import load_spec
 from engine.errors import ConfigError
 from engine.manifest import load_manifest, needed_models
-from tests.support import ROOT
+from tests.support import ROOT, free_port
 from tests.support.deploy_servers import FAKE_MAIN, GOOD_TOKEN, FakeHub
 from worker.config import load_config
 from worker.job import enabled_workflows
 
 FAST = "ltx2-t2v-fast"
 GEMMA = "gemma_3_12B_it_fp4_mixed.safetensors"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def place_models(root: Path, skip: tuple[str, ...] = ()) -> None:

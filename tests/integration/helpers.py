@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.real_comfyui import ComfyHTTP, files_in, wait_until
+from tests.support import wait_until
+from tests.support.real_comfyui import ComfyHTTP, files_in
 
 HERE = Path(__file__).resolve().parent
 TEST_SPEC = HERE / "spec" / "mappings.yaml"
@@ -257,7 +258,7 @@ def wait_for_prompt(http: ComfyHTTP, marker: str, state: str, timeout: float = 6
     def find():
         found = http.prompts_marked(marker)[index]
         return next(iter(found)) if found else None
-    return wait_until(find, timeout, what=f"a prompt of {marker} to be {state}")
+    return wait_until(find, f"a prompt of {marker} to be {state}", timeout=timeout)
 
 
 class GoneWatch:

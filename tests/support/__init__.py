@@ -6,7 +6,9 @@ import asyncio
 import functools
 import io
 import os
+import socket
 import struct
+import time
 import zlib
 from pathlib import Path
 
@@ -72,3 +74,22 @@ def png_header(width: int, height: int) -> bytes:
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(condition, what: str, timeout: float = 60.0, interval: float = 0.05):
+    """Poll ``condition()`` until truthy (returned); AssertionError naming ``what`` if it never is."""
+    stop = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= stop:
+            raise AssertionError(f"never happened within {timeout:g} s: {what}")
+        time.sleep(interval)

@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import struct
 import subprocess
 import tempfile
@@ -26,14 +25,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from tests.support import free_port
+
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def free_port() -> int:
-    """A loopback TCP port that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class ComfyHTTP:
@@ -140,18 +134,6 @@ class ComfyHTTP:
                                       headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
         assert status == 200 and isinstance(answer, dict), f"upload failed: HTTP {status}: {answer}"
         return f"{answer['subfolder']}/{answer['name']}" if answer.get("subfolder") else answer["name"]
-
-
-def wait_until(condition, timeout: float, interval: float = 0.05, what: str = "condition"):
-    """Poll ``condition()`` until it is truthy (returns it) or ``timeout`` passes (AssertionError)."""
-    stop = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() >= stop:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(interval)
 
 
 def png_bytes(width: int = 64, height: int = 64, rgb: tuple[int, int, int] = (200, 80, 40)) -> bytes:

@@ -1,23 +1,16 @@
 """worker.comfyui against the stand-in: each endpoint, readable rejections, dead server diagnosis."""
 
 import asyncio
-import socket
 import uuid
 
 import pytest
 
 from engine.errors import ComfyFailed, ComfyRejected, ComfyUnreachable
-from tests.support import run_async, smoke_graph
+from tests.support import free_port, run_async, smoke_graph
 from tests.support.comfyui_standin import REJECT_400_BODY, Scenario
 from worker.comfyui import ComfyClient, wait_ready
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def _wait_history(client, prompt_id):
@@ -37,7 +30,7 @@ async def test_system_stats_answers_with_the_version(comfy):
 
 @run_async
 async def test_an_unreachable_server_is_named_by_address_and_asks_for_a_fresh_worker():
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     async with ComfyClient.open(url, timeout=1) as client:
         with pytest.raises(ComfyUnreachable, match=f"ComfyUI is not reachable at {url}") as err:
             await client.system_stats()
@@ -109,5 +102,5 @@ async def test_cancel_interrupts_a_running_prompt_and_says_whether_it_acted(comf
 
 @run_async
 async def test_readiness_waits_until_the_server_answers_or_gives_up():
-    async with ComfyClient.open(f"http://127.0.0.1:{_free_port()}") as client:
+    async with ComfyClient.open(f"http://127.0.0.1:{free_port()}") as client:
         assert await wait_ready(client, 0.2, poll_s=0.05) is False
