@@ -1,7 +1,11 @@
 """Container start-up (``python -m deploy``): fetch missing models if asked, start ComfyUI beside the
 worker, wait until it answers, preflight the enabled workflows against it, warm up if asked, then run
 the worker's job loop. Any failure before the loop starts exits non-zero with a message saying what is
-wrong and where, so RunPod shows it and the worker never takes a job it cannot serve."""
+wrong and where, so RunPod shows it and the worker never takes a job it cannot serve.
+
+ComfyUI starts first: importing the worker (the runpod SDK, about 1.5 s) and loading the spec, once,
+happen while it boots.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +15,12 @@ import signal
 import sys
 import time
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Callable, Mapping, Sequence
 
 from engine.errors import DeployError, Error
 from engine.manifest import load_manifest, needed_models
 from engine.spec import Spec
-from worker import job
 from worker.comfyui import ComfyClient, wait_ready
 from worker.config import load_config
 
@@ -74,20 +78,29 @@ def warmup(kind: str, handler: Callable[[dict], dict], enabled: Sequence[str]) -
     log.info("warmup (%s) done in %.1f s", kind, time.monotonic() - started)
 
 
+def worker() -> ModuleType:
+    """The worker's job module, imported (with the runpod SDK) on first use, its logging set up."""
+    from worker import job
+
+    job.setup_logging()
+    log.setLevel(logging.INFO)
+    logging.getLogger("models").setLevel(logging.INFO)
+    return job
+
+
 def run(config: StartConfig) -> None:
     """Every start-up step, then the worker's job loop (returns when the SDK's loop ends)."""
     worker_config = load_config()
-    spec = job.get_spec()
     manifest = load_manifest()
-    workflows = job.enabled_workflows(spec, worker_config.enabled_workflows)
-    log.info("enabled workflows: %s", ", ".join(workflows))
     dirs = model_dirs(config.comfyui_dir, config.extra_model_paths, sorted(set(manifest.loaders.values())))
-    if config.download_models:
-        fetch_missing(config, spec, workflows, dirs)
+    if config.download_models:  # the files must be in place before ComfyUI lists its model folders
+        job = worker()
+        spec = job.get_spec()
+        fetch_missing(config, spec, job.enabled_workflows(spec, worker_config.enabled_workflows), dirs)
     comfy = ComfyProcess(comfy_command(config, worker_config.comfyui_url), config.comfyui_dir)
     comfy.start()
 
-    async def check() -> None:
+    async def check(spec: Spec, workflows: Sequence[str]) -> None:
         async with ComfyClient.open(worker_config.comfyui_url, worker_config.comfyui_http_timeout_s) as client:
             await wait_for(comfy, client, worker_config.comfyui_ready_timeout_s)
             log.info("ComfyUI is up at %s", client.base_url)
@@ -95,7 +108,11 @@ def run(config: StartConfig) -> None:
         log.info("preflight ok: ComfyUI has every node class and model file for %s", ", ".join(workflows))
 
     try:
-        asyncio.run(check())
+        job = worker()  # while ComfyUI boots
+        spec = job.get_spec()
+        workflows = job.enabled_workflows(spec, worker_config.enabled_workflows)
+        log.info("enabled workflows: %s", ", ".join(workflows))
+        asyncio.run(check(spec, workflows))
         warmup(config.warmup, job.run_sync, workflows)
         log.info("starting the handler")
         job.serve()
@@ -104,10 +121,13 @@ def run(config: StartConfig) -> None:
 
 
 def main() -> int:
-    """Run start-up; a failure prints its message and exits 1 (SIGTERM stops ComfyUI too)."""
-    job.setup_logging()
+    """Run start-up; a failure prints its message and exits 1 (SIGTERM stops ComfyUI too).
+
+    Until the worker is imported, the log goes to stdout as the worker's setup_logging will send it.
+    """
+    logging.basicConfig(level=logging.WARNING, stream=sys.stdout, format="%(levelname)-7s| %(name)s | %(message)s",
+                        force=True)
     log.setLevel(logging.INFO)
-    logging.getLogger("models").setLevel(logging.INFO)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         run(load_start_config())

@@ -49,9 +49,9 @@ class FrozenList(list):
 def freeze(value: Any) -> Any:
     """A read-only deep copy of JSON data: dicts become FrozenDicts, lists FrozenLists."""
     if isinstance(value, dict):
-        return FrozenDict((key, freeze(item)) for key, item in value.items())
+        return FrozenDict({k: freeze(v) if isinstance(v, (dict, list)) else v for k, v in value.items()})
     if isinstance(value, list):
-        return FrozenList(freeze(item) for item in value)
+        return FrozenList([freeze(v) if isinstance(v, (dict, list)) else v for v in value])
     return value
 
 

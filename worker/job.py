@@ -15,7 +15,7 @@ import shutil
 import sys
 import tempfile
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import runpod
@@ -26,7 +26,7 @@ from engine.comfy.history import find_text, find_video
 from engine.errors import ComfyFailed, ConfigError, Error, JobTimeout, RequestError, WorkerError
 from engine.spec import pick_workflows
 
-from .cleanup import remove_job_files
+from .cleanup import JobFiles, remove_job_files
 from .comfyui import ComfyClient, new_client_id, wait_ready
 from .config import Config, load_config
 from .delivery import deliver
@@ -148,6 +148,8 @@ class _Run:
     prompt_id: str | None = None
     ended: bool = False
     where: Callable[[], str] = lambda: ""
+    files: JobFiles = field(default_factory=JobFiles)
+    """What the job asked ComfyUI to write, for clean-up."""
 
 
 async def _execute(job: dict, config: Config, spec: engine.Spec, prepared: engine.Prepared, client: ComfyClient,
@@ -163,9 +165,12 @@ async def _execute(job: dict, config: Config, spec: engine.Spec, prepared: engin
                                         max_pixels=config.image_max_pixels)
         if image is not None:
             run.stage = "uploading the input image to ComfyUI"
+            run.files.uploads.append(f"{job_id}.{image.extension}")
             input_image = await client.upload_image(image.data, f"{job_id}.{image.extension}", image.content_type)
+            run.files.uploads.append(input_image)
         rendered = spec.render(prepared, runtime={"job_id": job_id, "random_seed": engine.new_random_seed(),
                                                   "input_image": input_image})
+        run.files.add_outputs(rendered.graph)
         reporter = ProgressReporter(rendered.graph, progress_sender(job), config.progress_interval_s)
         watcher.on_event, watcher.on_idle = reporter, reporter.idle
         run.where = lambda: reporter.tracker.payload()["message"] if watcher.last_node else ""
@@ -204,18 +209,18 @@ async def _let_go(client: ComfyClient, prompt_id: str, grace_s: float) -> bool:
         return False
 
 
-async def _clean_when_done(config: Config, prompt_id: str, job_id: str) -> None:
+async def _clean_when_done(config: Config, prompt_id: str, job_id: str, files: JobFiles) -> None:
     """After a stop: wait until ComfyUI has let go of the prompt (an interrupted SaveVideo still finishes
     its file), then remove the job's files again. Runs beside the worker, never holding up the job."""
     async with ComfyClient.open(config.comfyui_url, config.comfyui_http_timeout_s) as client:
         await _let_go(client, prompt_id, JANITOR_LIMIT_S)
-    removed = remove_job_files(job_id, [config.comfyui_input_dir, config.comfyui_output_dir])
+    removed = remove_job_files(job_id, [config.comfyui_input_dir, config.comfyui_output_dir], files)
     if removed:
         log.info("job %s: removed %d file(s) ComfyUI wrote after the job ended", job_id, len(removed))
 
 
-def _start_janitor(config: Config, prompt_id: str, job_id: str) -> None:
-    task = asyncio.get_running_loop().create_task(_clean_when_done(config, prompt_id, job_id))
+def _start_janitor(config: Config, prompt_id: str, job_id: str, files: JobFiles) -> None:
+    task = asyncio.get_running_loop().create_task(_clean_when_done(config, prompt_id, job_id, files))
     _JANITORS.add(task)
     task.add_done_callback(_JANITORS.discard)
 
@@ -269,7 +274,7 @@ async def run_job(job: dict, config: Config) -> dict:
                 elif run.prompt_id is not None and not run.ended:
                     await _stop(client, run.prompt_id)
                 if run.prompt_id is not None and not run.ended:
-                    _start_janitor(config, run.prompt_id, job_id)
+                    _start_janitor(config, run.prompt_id, job_id, run.files)
                 if timed_out:
                     raise error from None
                 raise
@@ -283,7 +288,7 @@ async def run_job(job: dict, config: Config) -> dict:
         return result
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-        remove_job_files(job_id, [config.comfyui_input_dir, config.comfyui_output_dir])
+        remove_job_files(job_id, [config.comfyui_input_dir, config.comfyui_output_dir], run.files)
 
 
 async def handler(job: dict) -> dict:

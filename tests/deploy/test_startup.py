@@ -206,3 +206,16 @@ def test_no_comfyui_where_comfyui_dir_points_is_one_line(box, tmp_path):
     assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
     assert f"no ComfyUI at {tmp_path / 'nowhere'} ({tmp_path / 'nowhere' / 'main.py'} is missing): set COMFYUI_DIR" \
         in result.stdout
+
+
+def test_comfyui_starts_before_the_runpod_sdk_is_imported():
+    """The SDK's import (about 1.5 s) and the spec load overlap ComfyUI's boot instead of delaying it."""
+    code = ("import sys, deploy.startup as s, deploy.comfy_process as c\n"
+            "assert 'runpod' not in sys.modules and 'worker.job' not in sys.modules\n"
+            "class Started(Exception): pass\n"
+            "def start(self): raise Started('runpod' in sys.modules, 'worker.job' in sys.modules)\n"
+            "c.ComfyProcess.start = start\n"
+            "try:\n    s.run(s.load_start_config())\nexcept Started as e:\n    print(e.args)\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                         env={k: v for k, v in os.environ.items() if k != "DOWNLOAD_MODELS"})
+    assert out.stdout.strip() == "(False, False)", out.stdout + out.stderr

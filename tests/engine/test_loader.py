@@ -170,6 +170,24 @@ def test_the_fast_meta_check_agrees_with_jsonschema_on_every_mutation():
     assert _meta_validity()(raw) and seen > 1000
 
 
+def test_an_object_shared_by_alias_is_checked_once_and_judged_alike_everywhere():
+    """The meta check remembers each (subschema, object) answer for one call: a shared bad object fails
+    wherever it is used, a shared good one is checked once, and nothing is remembered between calls."""
+    from engine.files import SPEC, read_yaml
+    from engine.loader import _meta_validator, _meta_validity
+
+    raw = read_yaml(SPEC)
+    shared = raw["workflows"]["ltx2-t2v-fast"]["targets"]
+    spec = {**raw, "workflows": {f"w{n}": {**raw["workflows"]["ltx2-t2v-fast"], "targets": shared} for n in range(3)}}
+    assert _meta_validity()(spec) and _meta_validator().is_valid(spec)
+    broken = {**shared, "prompt": "not a list"}
+    spec["workflows"]["w2"] = {**spec["workflows"]["w2"], "targets": broken}
+    spec["workflows"]["w0"] = {**spec["workflows"]["w0"], "targets": broken}
+    assert not _meta_validity()(spec) and not _meta_validator().is_valid(spec)
+    spec["workflows"]["w0"]["targets"] = spec["workflows"]["w2"]["targets"] = shared
+    assert _meta_validity()(spec)
+
+
 def test_the_fast_schema_check_agrees_with_check_schema_on_every_mutation():
     from jsonschema import Draft7Validator, Draft202012Validator
 
@@ -227,3 +245,33 @@ def test_each_distinct_schema_is_checked_once(tmp_path, monkeypatch):
     size = {"type": "integer", "minimum": 16, "default": 64}
     assert [c for c in checked if c == size] == [size]  # the shared parameter, once for three workflows
     assert len(checked) == 3  # the parameter, and two schemas without their properties
+
+
+def request_variants(workflow):
+    """Requests around each example: every parameter set to odd values, to its bounds and just past
+    them, removed, and an unknown field added."""
+    for example in workflow.schema.get("examples") or [{}]:
+        yield example
+        yield {**example, "zz_unknown": 1}
+        for name, schema in workflow.parameters.items():
+            values = list(REPLACEMENTS) + list(schema.get("enum") or []) + ["x" * 20001, " ", "#12345g", 2**64, -1]
+            for bound in ("minimum", "maximum", "exclusiveMinimum", "minLength", "maxLength"):
+                if bound in schema:
+                    values += [schema[bound] - 1, schema[bound], schema[bound] + 1, float(schema[bound]) + 0.5]
+            yield {k: v for k, v in example.items() if k != name}
+            for value in values:
+                yield {**example, name: value}
+
+
+def test_the_fast_request_check_agrees_with_jsonschema_on_every_variant():
+    from jsonschema.validators import validator_for
+
+    spec = load_spec()
+    count = 0
+    for workflow in spec.workflows.values():
+        strict = validator_for(workflow.schema)(workflow.schema)
+        for request in request_variants(workflow):
+            fast = next(workflow.validator.iter_errors(request), None) is None
+            assert fast == strict.is_valid(request), (workflow.name, request)
+            count += 1
+    assert count > 1000

@@ -75,3 +75,30 @@ def test_inline_encoding_peak_memory_stays_under_three_times_the_file(tmp_path):
         tracemalloc.stop()
     assert len(result["video"]) == base64_size(size)
     assert peak < 3 * size
+
+
+def test_one_storage_client_serves_every_upload(tmp_path, bucket_env, monkeypatch):
+    import boto3
+
+    made = []
+    real = boto3.session.Session.client
+    monkeypatch.setattr(boto3.session.Session, "client", lambda self, *a, **k: made.append(k) or real(self, *a, **k))
+    monkeypatch.setattr(delivery, "_clients", {})
+    config = load_config(bucket_env)
+    for n in range(3):
+        assert "video_url" in deliver(str(video(tmp_path, 1000, f"job-0123456789ab_0000{n}_.mp4")), config,
+                                      "job-0123456789ab", METADATA)
+    assert len(made) == 1 and delivery.storage_client(config) is delivery.storage_client(load_config(bucket_env))
+
+
+@pytest.mark.parametrize(("url", "region"), [
+    ("https://s3.eu-west-2.amazonaws.com", "eu-west-2"),
+    ("https://s3.amazonaws.com", None),
+    ("https://bucket.s3.eu-west-2.amazonaws.com", "eu-west-2"),
+    ("https://s3.us-west-004.backblazeb2.com", "us-west-004"),
+    ("https://nyc3.digitaloceanspaces.com", "nyc3"),
+    ("https://my-space.ams3.digitaloceanspaces.com", "ams3"),
+    ("https://abc.r2.cloudflarestorage.com", None),
+])
+def test_the_bucket_region_is_read_from_the_endpoint(url, region):
+    assert delivery.bucket_region(url) == region
