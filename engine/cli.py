@@ -6,18 +6,19 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-import yaml
 
 from .authoring.golden import check, regenerate
 from .authoring.lint import lint
-from .authoring.starter_entry import starter_entry
+from . import files
+from .authoring.starter_entry import dump_entry, starter_entry
 from .comfy.catalog import load_catalog
 from .comfy.importer import convert, dumps
-from .errors import ConfigError, Error, RequestError, SpecError
+from .errors import ConfigError, Error, RequestError, SpecError, WorkflowImportError
 from .loader import load_spec
 from .manifest import gigabytes, load_manifest, needed_models
 from .render import new_random_seed
@@ -161,17 +162,37 @@ def cmd_golden(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import_target(args: argparse.Namespace) -> Path:
+    """templates/NAME.json, once NAME is a valid workflow name that is new (or ``--force`` is given)."""
+    pattern = files.meta_schema("mappings.schema.yaml")["properties"]["workflows"]["propertyNames"]["pattern"]
+    if not re.fullmatch(pattern, args.name):
+        raise WorkflowImportError(f"import --name {json.dumps(args.name)}: a workflow name must match {pattern} "
+                                  "(lowercase letters, digits and dashes)")
+    out = Path(args.templates) / f"{args.name}.json"
+    if args.force:
+        return out
+    if out.exists():
+        raise WorkflowImportError(f"import --name {json.dumps(args.name)}: {out} exists already; pass --force "
+                                  "to overwrite it")
+    spec_path = Path(args.spec) if args.spec else files.SPEC
+    spec = files.read_yaml(spec_path) if spec_path.exists() else None
+    if isinstance(spec, dict) and isinstance(spec.get("workflows"), dict) and args.name in spec["workflows"]:
+        raise WorkflowImportError(f"import --name {json.dumps(args.name)}: {spec_path} has a workflow of that name "
+                                  "already; pass --force to write its template anyway")
+    return out
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     """Convert a UI-format workflow into templates/NAME.json and print a starter spec entry."""
+    out = _import_target(args)
     try:
         ui = json.loads(Path(args.workflow).read_text(encoding="utf-8"))
         graph = convert(ui, load_catalog(args.object_info), args.enable)
     except (OSError, json.JSONDecodeError, SpecError) as exc:
-        raise SpecError(f"import {args.workflow}: {exc}") from exc
-    out = Path(args.templates) / f"{args.name}.json"
+        raise WorkflowImportError(f"import {args.workflow}: {exc}") from exc
     out.write_text(dumps(graph), encoding="utf-8")
     print(f"wrote {out}; add this to spec/mappings.yaml, keep the targets you want and delete each 'current':", file=sys.stderr)
-    sys.stdout.write(yaml.safe_dump(starter_entry(args.name, graph), sort_keys=False, allow_unicode=True, width=100))
+    sys.stdout.write(dump_entry(starter_entry(args.name, graph)))
     return 0
 
 
@@ -257,6 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("--enable", nargs="*", default=[], help="ids of bypassed/muted nodes to switch on (e.g. 92:105)")
     importer.add_argument("--object-info", help="node catalogue (default: spec/object_info.json)")
     importer.add_argument("--templates", default="templates", help="output folder (default: templates)")
+    importer.add_argument("--force", action="store_true", help="overwrite an existing template or workflow name")
     importer.set_defaults(func=cmd_import)
 
     golden = sub.add_parser("golden", help="regenerate golden files from tests/golden/cases.yaml")

@@ -6,6 +6,8 @@ import re
 from collections import Counter
 from typing import Any, Mapping
 
+import yaml
+
 from ..graph import is_link
 
 LIKELY_INPUTS = {
@@ -14,6 +16,19 @@ LIKELY_INPUTS = {
     "model_name": None, "image": "input_image", "filename_prefix": "job_id", "fps": "fps", "frame_rate": "fps",
 }
 """Input names worth exposing, with a suggested value name (None: named after the title or input)."""
+
+
+class _NoAliasDumper(yaml.SafeDumper):
+    """PyYAML's safe dumper, writing a value used twice in full instead of as an anchor and alias."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        """Never alias: a starter entry is for people to edit, and ``&id001`` would only confuse them."""
+        return True
+
+
+def dump_entry(entry: Mapping[str, Any]) -> str:
+    """A starter entry as YAML text: keys in order, Unicode as is, no anchors or aliases."""
+    return yaml.dump(dict(entry), Dumper=_NoAliasDumper, sort_keys=False, allow_unicode=True, width=100)
 
 
 def _slug(title: str) -> str:

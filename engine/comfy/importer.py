@@ -1,21 +1,24 @@
 """Convert a ComfyUI UI-format workflow (what the editor saves) to API format (what /prompt runs).
 
-Follows the ComfyUI frontend's "Export (API)" (``graphToPrompt`` with ``ExecutableNodeDTO``):
+Follows what the frontend ComfyUI 0.27.0 serves (1.45.20) does when it opens a workflow and
+exports it (``app.loadGraphData``, then ``graphToPrompt`` with ``ExecutableNodeDTO``):
 
-- subgraphs are flattened; a node inside instance 92 gets the id ``"92:<inner id>"`` (nested
-  instances add more parts). A subgraph input resolves to the outer link into the instance or,
-  when that is unconnected, to the instance's promoted widget value; an output to the inner link.
-- muted nodes (mode 2) are dropped, and so is every link from one (an input that also has a widget
-  keeps the widget's value); bypassed nodes (mode 4) are dropped and a link through one is rewired
-  to its input of the matching type.
-- Reroute is followed to the real source; Note, MarkdownNote and PrimitiveNode never appear
-  (a PrimitiveNode's value goes into the inputs it feeds).
-- ``widgets_values`` are assigned in catalogue ``input_order``, skipping UI-only companion values
-  (``control_after_generate``, upload buttons); dynamic-combo sub-inputs become dotted names. A value
-  of the wrong type is kept, as the frontend keeps it, with a warning naming the node and input.
-- ``_meta`` holds the title (the node's own, else the catalogue's display name, else the English
-  name the frontend has for the class: ``display_names``) and the node's ``cnr_id``, ``aux_id``
-  and ``ver`` properties, as the frontend writes them.
+- Loading: node ids inside subgraph definitions that repeat a root id or an earlier definition's
+  id are renumbered (``deduplicateSubgraphNodeIds``: the next free id after the workflow's last
+  node id). Each node gets the widgets the frontend creates for its class and the saved
+  ``widgets_values`` in order; trailing widgets without a saved value keep their defaults
+  (engine/comfy/frontend_widgets.py). A PrimitiveNode writes its value into the widgets it feeds.
+- Flattening: a node inside subgraph instance 92 gets the id ``"92:<inner id>"`` (nested instances
+  add more parts). A subgraph input resolves to the outer link into the instance input at the
+  same position or, when that is unconnected, to the value of the first inner widget it feeds
+  (the frontend shows that widget on the instance; the instance's own saved values are not used).
+- Modes: muted (2) and bypassed (4) nodes are left out, a bypassed one passes a link on to its
+  input of the matching type; a muted or bypassed instance on the root graph drops its whole
+  inside (nested instances keep theirs). A link from a muted node, a Reroute leading nowhere or a
+  PrimitiveNode leaves the input's widget value; a link from a node that is not exported is dropped.
+- Reroute, Note, MarkdownNote and PrimitiveNode never appear. ``_meta.title`` is the node's title,
+  else the frontend's English name for its class (``display_names``), else the catalogue's
+  ``display_name``, else the class name.
 
 No I/O but reading the project's display-name table when the caller passes none. Conversion
 problems raise :class:`WorkflowImportError` naming the node.
@@ -23,32 +26,28 @@ problems raise :class:`WorkflowImportError` naming the node.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from .. import files
 from ..errors import WorkflowImportError
+from . import frontend_widgets as fw
 from . import input_spec as ispec
-from .input_spec import DYNAMIC_COMBO
+from .frontend_widgets import MISSING, Widget
 
 log = logging.getLogger(__name__)
 
 MUTED = 2
 BYPASSED = 4
 SUBGRAPH_INPUT_NODE = "-10"
-UI_ONLY_CLASSES = frozenset({"Note", "MarkdownNote", "Reroute", "PrimitiveNode"})
-WIDGET_TYPES = frozenset({"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO", DYNAMIC_COMBO})
-LEGACY_CONTROL_NAMES = frozenset({"seed", "noise_seed"})
-"""INT inputs the frontend gives a control_after_generate widget when the catalogue says nothing."""
-UPLOAD_COMPANIONS = {"image_upload": 1, "video_upload": 1, "audio_upload": 2}
-"""UI-only widgets the frontend adds after a file combo: the upload button (and the audio player)."""
-META_PROPERTIES = ("cnr_id", "aux_id", "ver")
-"""Node properties the frontend copies into ``_meta`` (which node pack and version made the node)."""
-_END = object()
+VIRTUAL_CLASSES = frozenset({"Note", "MarkdownNote", "Reroute", "PrimitiveNode"})
+"""The frontend's own node classes: they never reach the API graph."""
+MATCH_TYPE_OUTPUT = "*"
 
 
 @dataclass(frozen=True)
@@ -79,17 +78,18 @@ class Frame:
     scope: Scope
     instance: Mapping[str, Any] | None
     parent: Frame | None
-    promoted: Mapping[int, Any]
 
 
-@dataclass(frozen=True)
+@dataclass
 class Context:
-    """What every step needs: the catalogue, the subgraph definitions and the enabled node ids."""
+    """What every step needs: the catalogue, the subgraph scopes, the enabled ids and a widget cache."""
 
     catalog: Mapping[str, Any]
     scopes: Mapping[str, Scope]
     enabled: frozenset[str]
     display_names: Mapping[str, str]
+    all_nodes: list[dict]
+    widgets: dict[int, list[Widget]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ class Source:
 
 @dataclass(frozen=True)
 class Value:
-    """A link resolved to a plain value (a promoted widget or a PrimitiveNode)."""
+    """A link resolved to a plain value (the widget a subgraph input stands for)."""
 
     value: Any
 
@@ -122,7 +122,7 @@ class Entry:
 
 
 def load_display_names(path: Path = files.DISPLAY_NAMES) -> dict[str, str]:
-    """The frontend's English names for classes the catalogue gives no display name (spec/README.md)."""
+    """The frontend's English class names where they differ from the catalogue's (spec/README.md)."""
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -131,12 +131,22 @@ def convert(ui: dict, catalog: dict, enable: Iterable[str] = (), display_names: 
 
     ``display_names`` defaults to the project's table of the frontend's English class names.
     """
+    if isinstance(ui, Mapping) and ui and all(isinstance(n, Mapping) and "class_type" in n for n in ui.values()):
+        raise WorkflowImportError("this is an API-format graph (what Export (API) saves), not a UI workflow: "
+                                  "it is what /prompt runs already, so copy it to templates/ as it is")
+    if not isinstance(ui, Mapping) or not isinstance(ui.get("nodes"), list):
+        raise WorkflowImportError("not a UI-format workflow: it has no 'nodes' list")
     names = load_display_names() if display_names is None else display_names
-    ctx = Context(catalog, _subgraph_scopes(ui), frozenset(enable), names)
-    root = Frame((), _scope(ui, None), None, None, {})
-    entries = list(_walk(ctx, root, True))
+    ui = deduplicate_subgraph_ids(ui)
+    scopes = {d["id"]: _scope(d, d) for d in _definitions(ui)}
+    all_nodes = [*ui.get("nodes", []), *(n for s in scopes.values() for n in s.nodes.values())]
+    ctx = Context(catalog, scopes, frozenset(enable), names, all_nodes)
+    root = Frame((), _scope(ui, None), None, None)
+    entries = list(_walk(ctx, root, True, True))
     _check_enable(ctx.enabled, entries)
     graph = {e.exec_id: _api_node(ctx, e) for e in entries if _is_emitted(ctx, e)}
+    for node in graph.values():  # a link into a node the export left out is dropped
+        node["inputs"] = {k: v for k, v in node["inputs"].items() if not _is_link(v) or v[0] in graph}
     return {node_id: graph[node_id] for node_id in sorted(graph, key=_natural_key)}
 
 
@@ -145,9 +155,62 @@ def dumps(graph: dict) -> str:
     return json.dumps(graph, indent=2, ensure_ascii=False) + "\n"
 
 
+def _is_link(value: Any) -> bool:
+    """An API input that is a link [node id, output slot]."""
+    return isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)
+
+
 def _natural_key(node_id: str) -> tuple:
     """Sort key comparing the numeric parts of an id as numbers ("92:9" before "92:10")."""
     return tuple(int(part) if i % 2 else part for i, part in enumerate(re.split(r"(\d+)", node_id)))
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+def _int_id(node_id: Any) -> int | None:
+    """A node id the frontend renumbers (a number; uuid ids are left alone)."""
+    return node_id if isinstance(node_id, int) and not isinstance(node_id, bool) else None
+
+
+def deduplicate_subgraph_ids(ui: Mapping[str, Any]) -> dict:
+    """A copy of ``ui`` whose subgraph node ids repeat no root id nor an earlier definition's id.
+
+    The frontend's ``deduplicateSubgraphNodeIds``: definitions in order, each repeated id replaced
+    by the next free id after the workflow's last node id (``state.lastNodeId``, or
+    ``last_node_id`` in the 0.4 format), links and promoted-widget references patched to match.
+    """
+    ui = copy.deepcopy(dict(ui))
+    definitions = (ui.get("definitions") or {}).get("subgraphs") or []
+    if not definitions:
+        return ui
+    used = {i for i in (_int_id(n.get("id")) for n in ui.get("nodes", [])) if i is not None}
+    state = ui.get("state") if isinstance(ui.get("state"), Mapping) else {}
+    last = max(0, state.get("lastNodeId") or 0) if ui.get("version") != 0.4 else ui.get("last_node_id") or 0
+    remapped: dict[str, dict[int, int]] = {}
+    for definition in definitions:
+        mapping: dict[int, int] = {}
+        for node in definition.get("nodes", []):
+            node_id = _int_id(node.get("id"))
+            if node_id is None:
+                continue
+            if node_id in used:
+                while last + 1 in used:
+                    last += 1
+                last += 1
+                mapping[node_id] = node["id"] = last
+                used.add(last)
+            else:
+                used.add(node_id)
+                last = max(last, node_id)
+        if mapping:
+            remapped[definition["id"]] = mapping
+            for link in definition.get("links", []):
+                if isinstance(link, dict):
+                    link["origin_id"] = mapping.get(link["origin_id"], link["origin_id"])
+                    link["target_id"] = mapping.get(link["target_id"], link["target_id"])
+            for widget in definition.get("widgets", []) or []:
+                widget["id"] = mapping.get(widget.get("id"), widget.get("id"))
+    return ui
 
 
 def _link(raw: list | Mapping[str, Any]) -> Link:
@@ -161,21 +224,18 @@ def _link(raw: list | Mapping[str, Any]) -> Link:
 def _scope(graph: Mapping[str, Any], definition: Mapping[str, Any] | None) -> Scope:
     """Index a graph's nodes by string id and its links by id."""
     nodes = {str(node["id"]): node for node in graph.get("nodes", [])}
-    links = {link.id: link for link in map(_link, graph.get("links", []))}
+    links = {link.id: link for link in map(_link, graph.get("links", []) or [])}
     return Scope(nodes, links, definition)
 
 
 def _definitions(graph: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
     """Every subgraph definition in a graph, including those nested in other definitions."""
-    for definition in graph.get("definitions", {}).get("subgraphs", []):
+    for definition in (graph.get("definitions") or {}).get("subgraphs", []):
         yield definition
         yield from _definitions(definition)
 
 
-def _subgraph_scopes(ui: Mapping[str, Any]) -> dict[str, Scope]:
-    """Subgraph definitions by id (a node whose type is one of these ids is an instance)."""
-    return {d["id"]: _scope(d, d) for d in _definitions(ui)}
-
+# --- walking the flattened graph ----------------------------------------------------------------
 
 def _exec_id(frame: Frame, node: Mapping[str, Any]) -> str:
     """The API id of a node: the instance path and the node's own id joined by ':'."""
@@ -187,14 +247,19 @@ def _mode(ctx: Context, exec_id: str, node: Mapping[str, Any]) -> int:
     return 0 if exec_id in ctx.enabled else node.get("mode", 0)
 
 
-def _walk(ctx: Context, frame: Frame, active: bool) -> Iterator[Entry]:
-    """Every node of a frame and, recursively, of the subgraph instances in it."""
+def _walk(ctx: Context, frame: Frame, active: bool, root: bool) -> Iterator[Entry]:
+    """Every node of a frame and, recursively, of the subgraph instances in it.
+
+    Only an instance on the root graph hides its inside when muted or bypassed: the frontend
+    expands nested instances whatever their mode.
+    """
     for node in frame.scope.nodes.values():
         exec_id = _exec_id(frame, node)
         mode = _mode(ctx, exec_id, node)
         yield Entry(exec_id, node, frame, mode, active)
         if node["type"] in ctx.scopes:
-            yield from _walk(ctx, _child_frame(ctx, frame, node), active and mode not in (MUTED, BYPASSED))
+            inside = active and not (root and mode in (MUTED, BYPASSED))
+            yield from _walk(ctx, _child_frame(ctx, frame, node), inside, False)
 
 
 def _check_enable(enabled: frozenset[str], entries: list[Entry]) -> None:
@@ -210,189 +275,17 @@ def _check_enable(enabled: frozenset[str], entries: list[Entry]) -> None:
 
 
 def _is_emitted(ctx: Context, entry: Entry) -> bool:
-    """Whether a node appears in API format: active, not muted or bypassed, not UI-only."""
+    """Whether a node appears in API format: active, not muted or bypassed, not the frontend's own."""
     return (entry.active and entry.mode not in (MUTED, BYPASSED)
-            and entry.node["type"] not in UI_ONLY_CLASSES and entry.node["type"] not in ctx.scopes)
-
-
-def _api_node(ctx: Context, entry: Entry) -> dict:
-    """One API node: widget values, then linked inputs resolved, in catalogue order, with its title."""
-    class_type = entry.node["type"]
-    where = f"node {entry.exec_id} ({class_type})"
-    spec = ctx.catalog.get(class_type)
-    if spec is None:
-        raise WorkflowImportError(f"{where}: class is not in the node catalogue")
-    inputs = _widget_inputs(where, entry.node, spec)
-    for slot in entry.node.get("inputs", []):
-        if slot.get("link") is not None:
-            _apply(inputs, slot["name"], _resolve_link(ctx, entry.frame, slot["link"], slot.get("type"), frozenset()))
-    return {"inputs": _ordered(inputs, ispec.input_names(spec)), "class_type": class_type,
-            "_meta": _meta(entry.node, spec, ctx.display_names)}
-
-
-def _meta(node: Mapping[str, Any], spec: Mapping[str, Any], display_names: Mapping[str, str]) -> dict[str, Any]:
-    """The title the frontend shows, then the node-pack properties it copies."""
-    class_type = node["type"]
-    title = node.get("title") or spec.get("display_name") or display_names.get(class_type) or class_type
-    properties = node.get("properties") or {}
-    return {"title": title, **{key: properties[key] for key in META_PROPERTIES if properties.get(key) is not None}}
-
-
-def _apply(inputs: dict[str, Any], name: str, resolved: Resolved) -> None:
-    """Put a resolved link into the inputs; an unresolved or muted one leaves the widget value, if any."""
-    if isinstance(resolved, Source):
-        inputs[name] = [resolved.node_id, resolved.slot]
-    elif isinstance(resolved, Value):
-        inputs[name] = _wrap(resolved.value)
-
-
-def _wrap(value: Any) -> Any:
-    """Box a list value so ComfyUI does not read it as a link (the frontend's ``__value__``)."""
-    return {"__value__": value} if isinstance(value, list) else value
-
-
-def _ordered(inputs: dict[str, Any], names: list[str]) -> dict[str, Any]:
-    """Inputs in catalogue order, each followed by its dotted sub-inputs; unknown names last."""
-    order = [key for name in names for key in inputs if key == name or key.startswith(name + ".")]
-    order = list(dict.fromkeys(order))
-    rest = [key for key in inputs if key not in order]
-    return {key: inputs[key] for key in order + rest}
-
-
-def _is_widget(input_spec: list) -> bool:
-    """Whether the frontend gives this input a widget, i.e. a slot in ``widgets_values``."""
-    return ispec.kind(input_spec) in WIDGET_TYPES and not ispec.options(input_spec).get("forceInput")
-
-
-def _companions(name: str, input_spec: list) -> int:
-    """How many UI-only values follow this widget's value in ``widgets_values``."""
-    options = ispec.options(input_spec)
-    control = options.get("control_after_generate")
-    if control is None:
-        control = name in LEGACY_CONTROL_NAMES
-    count = int(ispec.kind(input_spec) == "INT" and bool(control))
-    return count + sum(n for flag, n in UPLOAD_COMPANIONS.items() if options.get(flag))
-
-
-def _widget_inputs(where: str, node: Mapping[str, Any], spec: Mapping[str, Any]) -> dict[str, Any]:
-    """Assign ``widgets_values`` to the class's widget inputs in order; extra values are ignored."""
-    values = node.get("widgets_values") or []
-    if not isinstance(values, list):
-        raise WorkflowImportError(f"{where}: widgets_values is not a list")
-    stream = iter(values)
-    inputs: dict[str, Any] = {}
-    for name in ispec.input_names(spec):
-        inputs.update(_take_widget(where, name, ispec.input_spec(spec, name), stream))
-    surplus = list(stream)
-    if surplus:
-        log.warning("%s: ignoring %d widget value(s) the catalogue has no widget for: %r",
-                    where, len(surplus), surplus)
-    return inputs
-
-
-def _take_widget(where: str, name: str, input_spec: list | None, stream: Iterator[Any]) -> dict[str, Any]:
-    """Read one widget's value (and its dynamic-combo sub-inputs), skipping UI-only companions."""
-    if input_spec is None or not _is_widget(input_spec):
-        return {}
-    value = next(stream, _END)
-    if value is _END:
-        raise WorkflowImportError(f"{where}: widgets_values has too few values (none left for {name!r})")
-    _check_value(where, name, input_spec, value)
-    for _ in range(_companions(name, input_spec)):
-        next(stream, None)
-    taken = {name: _wrap(value)}
-    if ispec.kind(input_spec) == DYNAMIC_COMBO:
-        for sub_name, sub_spec in _option_inputs(where, name, input_spec, value):
-            taken.update(_take_widget(where, f"{name}.{sub_name}", sub_spec, stream))
-    return taken
-
-
-def _option_inputs(where: str, name: str, input_spec: list, key: Any) -> list[tuple[str, list]]:
-    """The sub-inputs of a dynamic combo's chosen option, required then optional, in catalogue order."""
-    option = next((o for o in ispec.options(input_spec)["options"] if o["key"] == key), None)
-    if option is None:
-        keys = ", ".join(repr(o["key"]) for o in ispec.options(input_spec)["options"])
-        raise WorkflowImportError(f"{where}: {key!r} is not an option of {name!r} ({keys}), "
-                                  "so its sub-inputs are unknown")
-    sections = option.get("inputs", {})
-    return [*sections.get("required", {}).items(), *sections.get("optional", {}).items()]
-
-
-def _fits(input_spec: list, value: Any) -> bool:
-    """Whether a widget value has the input's type (catches values shifted onto the wrong input)."""
-    kind = ispec.kind(input_spec)
-    number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if kind == "INT":
-        return number and float(value).is_integer()
-    if kind == "FLOAT":
-        return number
-    if kind == "BOOLEAN":
-        return isinstance(value, bool)
-    if kind == "STRING":
-        return isinstance(value, str)
-    if kind == DYNAMIC_COMBO:
-        return any(o["key"] == value for o in ispec.options(input_spec)["options"])
-    if ispec.options(input_spec).get("multiselect"):
-        return isinstance(value, list)
-    return isinstance(value, (str, int, float)) and not isinstance(value, bool)
-
-
-def _check_value(where: str, name: str, input_spec: list, value: Any) -> None:
-    """Warn about a widget value of the wrong type; it is kept, as the frontend keeps it.
-
-    Such a value means widgets_values and the catalogue are out of step (a workflow saved by a
-    newer ComfyUI, or a key-sorted catalogue); lint then reports what ComfyUI would refuse.
-    """
-    if not _fits(input_spec, value):
-        log.warning("%s: widget value %r does not fit input %r (%s); widgets_values does not match "
-                    "the catalogue's widgets, so check this node", where, value, name, ispec.kind(input_spec))
-
-
-def _promoted_target(scope: Scope, index: int) -> tuple[Mapping[str, Any], Mapping[str, Any]] | None:
-    """The first inner (node, input) fed by subgraph input ``index`` that has a widget, if any."""
-    for link_id in scope.definition["inputs"][index].get("linkIds", []):
-        link = scope.links.get(link_id)
-        node = scope.nodes.get(link.target_id) if link else None
-        slot = next((s for s in (node or {}).get("inputs", []) if s.get("link") == link_id), None)
-        if slot is not None and slot.get("widget"):
-            return node, slot
-    return None
-
-
-def _has_control(catalog: Mapping[str, Any], target: tuple[Mapping[str, Any], Mapping[str, Any]]) -> bool:
-    """Whether the widget a subgraph input is promoted from has a control_after_generate companion."""
-    node, slot = target
-    spec = catalog.get(node["type"])
-    input_spec = ispec.input_spec(spec, slot["name"]) if spec else None
-    return input_spec is not None and _is_widget(input_spec) and _companions(slot["name"], input_spec) > 0
-
-
-def _promoted_values(catalog: Mapping[str, Any], instance: Mapping[str, Any], scope: Scope) -> dict[int, Any]:
-    """Subgraph input index -> the instance's widget value for it.
-
-    The instance has one widget per subgraph input that feeds an inner widget, in input order.
-    Older files also stored a control_after_generate value after a promoted seed; that layout is
-    recognised, as the frontend does, by there being more values than promoted inputs.
-    """
-    targets = {i: _promoted_target(scope, i) for i in range(len(scope.definition["inputs"]))}
-    promoted = [i for i, target in targets.items() if target is not None]
-    values = instance.get("widgets_values") or []
-    legacy = len(values) > len(promoted)
-    result, position = {}, 0
-    for index in promoted:
-        if position < len(values):
-            result[index] = values[position]
-        position += 1 + int(legacy and _has_control(catalog, targets[index]))
-    return result
+            and entry.node["type"] not in VIRTUAL_CLASSES and entry.node["type"] not in ctx.scopes)
 
 
 def _child_frame(ctx: Context, frame: Frame, instance: Mapping[str, Any]) -> Frame:
     """The frame of a subgraph instance's inner nodes."""
     if instance["type"] in _enclosing_subgraphs(frame):
         raise WorkflowImportError(f"node {_exec_id(frame, instance)}: subgraph {instance['type']} contains itself")
-    scope = ctx.scopes[instance["type"]]
     path = (*frame.path, str(instance["id"]))
-    return Frame(path, scope, instance, frame, _promoted_values(ctx.catalog, instance, scope))
+    return Frame(path, ctx.scopes[instance["type"]], instance, frame)
 
 
 def _enclosing_subgraphs(frame: Frame | None) -> set[str]:
@@ -404,59 +297,294 @@ def _enclosing_subgraphs(frame: Frame | None) -> set[str]:
     return ids
 
 
-def _instance_input_link(instance: Mapping[str, Any], name: str) -> int | None:
-    """The outer link into an instance's input, matched by name (saved inputs may be a subset)."""
-    return next((s.get("link") for s in instance.get("inputs", []) if s["name"] == name), None)
+# --- one API node -------------------------------------------------------------------------------
+
+def _spec(ctx: Context, node: Mapping[str, Any], where: str) -> Mapping[str, Any]:
+    """The catalogue entry of a node's class."""
+    spec = ctx.catalog.get(node["type"])
+    if spec is None:
+        raise WorkflowImportError(f"{where}: class is not in the node catalogue (a custom node? the frontend "
+                                  "would export it without a class_type, which ComfyUI refuses)")
+    return spec
 
 
-def _node_inputs(ctx: Context, node: Mapping[str, Any]) -> list[tuple[str, int | None]]:
-    """A node's input (type, link) pairs; an instance's follow its subgraph definition."""
-    definition = ctx.scopes[node["type"]].definition if node["type"] in ctx.scopes else None
-    if definition is None:
-        return [(s.get("type", ""), s.get("link")) for s in node.get("inputs", [])]
-    return [(i.get("type", ""), _instance_input_link(node, i["name"])) for i in definition["inputs"]]
+def _api_node(ctx: Context, entry: Entry) -> dict:
+    """One API node: its exported widget values, then its linked inputs resolved, with its title."""
+    class_type = entry.node["type"]
+    where = f"node {entry.exec_id} ({class_type})"
+    spec = _spec(ctx, entry.node, where)
+    widgets = _widgets(ctx, entry.frame, entry.node, where)
+    inputs: dict[str, Any] = {}
+    for widget in widgets:
+        if widget.exported and widget.name:
+            value = (fw.custom_combo_index(widgets) if class_type == "CustomCombo" and widget.name == "index"
+                     else fw.export_value(class_type, widget, lambda text: _replace_text(ctx, text)))
+            _put(inputs, widget.name, value)
+    for name, link_id in _input_links(ctx, entry.node):
+        if link_id is None:
+            continue
+        resolved = _resolve_link(ctx, entry.frame, link_id, _input_type(ctx, entry.node, name), frozenset())
+        if isinstance(resolved, Source):
+            inputs[name] = [resolved.node_id, resolved.slot]
+        elif isinstance(resolved, Value):
+            _put(inputs, name, {"__value__": resolved.value} if isinstance(resolved.value, list) else resolved.value)
+    order = ispec.input_names(spec)
+    ordered = sorted(inputs, key=lambda k: (order.index(k.split(".")[0]) if k.split(".")[0] in order else len(order)))
+    return {"inputs": {k: inputs[k] for k in ordered}, "class_type": class_type,
+            "_meta": {"title": _title(ctx, entry.node, spec)}}
 
 
-def _compatible(a: Any, b: Any) -> bool:
-    """LiteGraph's isValidConnection: wildcards match, comma lists match on any common type."""
-    if a in (None, "", "*", 0) or b in (None, "", "*", 0):
+def _put(inputs: dict[str, Any], name: str, value: Any) -> None:
+    """Set an input; an undefined value (JavaScript ``undefined``) leaves it out, as JSON does."""
+    if value is MISSING:
+        inputs.pop(name, None)
+    else:
+        inputs[name] = value
+
+
+def _title(ctx: Context, node: Mapping[str, Any], spec: Mapping[str, Any]) -> str:
+    """The title the frontend shows: the node's own, else its English class name."""
+    class_type = node["type"]
+    return node.get("title") or ctx.display_names.get(class_type) or spec.get("display_name") or class_type
+
+
+def _widgets(ctx: Context, frame: Frame, node: Mapping[str, Any], where: str) -> list[Widget]:
+    """A node's widgets once the workflow is loaded (cached per node: subgraph inside is shared)."""
+    key = id(node)
+    if key not in ctx.widgets:
+        spec = _spec(ctx, node, where)
+        values = node.get("widgets_values")
+        if values is None:
+            values = []
+        if isinstance(values, Mapping):
+            values = list(values.values())
+        if not isinstance(values, list):
+            raise WorkflowImportError(f"{where}: widgets_values is not a list")
+        fresh = fw.node_widgets(node["type"], spec)
+        values = fw.migrate_values(spec, fresh, values)
+        assigned, used = fw.assign(node["type"], fresh, values)
+        _warn_about_values(where, assigned, values, used)
+        ctx.widgets[key] = _primitive_values(ctx, frame, node, fw.after_load(node["type"], assigned))
+    return ctx.widgets[key]
+
+
+def _warn_about_values(where: str, widgets: list[Widget], values: list, used: int) -> None:
+    """Warn where ``widgets_values`` and the catalogue's widgets are out of step (the editor would
+    load the node anyway, as the importer does; lint then says what ComfyUI would refuse)."""
+    saved = [w for w in widgets if w.slot][:used]
+    for widget in saved:
+        if widget.spec is not None and not fw.fits(widget, widget.value):
+            log.warning("%s: widget value %r does not fit input %r (%s); widgets_values does not match the "
+                        "catalogue's widgets, so check this node", where, widget.value, widget.name, widget.kind)
+    if used < len(values):
+        log.warning("%s: ignoring %d widget value(s) the catalogue has no widget for: %r",
+                    where, len(values) - used, values[used:])
+    defaults = [w.name for w in widgets if w.slot and w.spec is not None and not w.control][len(saved):]
+    if defaults and values:
+        log.warning("%s: no saved value for %s; the catalogue default is used, as in the editor",
+                    where, ", ".join(map(repr, defaults)))
+
+
+def _primitive_values(ctx: Context, frame: Frame, node: Mapping[str, Any], widgets: list[Widget]) -> list[Widget]:
+    """The widgets after every PrimitiveNode linked to one has written its value into it."""
+    for slot in node.get("inputs", []):
+        link = frame.scope.links.get(slot.get("link")) if slot.get("link") is not None else None
+        source = frame.scope.nodes.get(link.origin_id) if link else None
+        target = slot.get("name")
+        if source is None or source["type"] != "PrimitiveNode" or not any(w.name == target for w in widgets):
+            continue
+        value = (source.get("widgets_values") or [MISSING])[0]
+        widgets = [w if w.name != target else _with_value(w, value) for w in widgets]
+    return widgets
+
+
+def _with_value(widget: Widget, value: Any) -> Widget:
+    """A widget holding another value."""
+    return Widget(widget.name, value, widget.slot, widget.exported, widget.spec, widget.control)
+
+
+def _replace_text(ctx: Context, text: str) -> str:
+    """The frontend's ``applyTextReplacements`` for a save node's prefix: ``%Node.widget%`` becomes that
+    widget's value (the node named by its "Node name for S&R" property, else by title); ``%date:..%``
+    stays (the frontend puts in the date of the export)."""
+    def substitute(match: re.Match) -> str:
+        parts = match.group(1).split(".")
+        if len(parts) != 2:
+            return match.group(0)
+        nodes = [n for n in ctx.all_nodes if (n.get("properties") or {}).get("Node name for S&R") == parts[0]]
+        nodes = nodes or [n for n in ctx.all_nodes if _shown_title(ctx, n) == parts[0]]
+        if not nodes or nodes[0]["type"] not in ctx.catalog:
+            return match.group(0)
+        widgets = ctx.widgets.get(id(nodes[0])) or _loaded_widgets(ctx, nodes[0])
+        widget = next((w for w in widgets if w.name == parts[1]), None)
+        if widget is None:
+            return match.group(0)
+        value = "" if widget.value is MISSING or widget.value is None else _js_string(widget.value)
+        return re.sub(r'[/?<>\\:*|"\x00-\x1f\x7f]', "_", value)
+    return re.sub(r"%([^%]+)%", substitute, text)
+
+
+def _loaded_widgets(ctx: Context, node: Mapping[str, Any]) -> list[Widget]:
+    """A node's widgets with its saved values (for a text replacement)."""
+    spec = ctx.catalog[node["type"]]
+    fresh = fw.node_widgets(node["type"], spec)
+    return fw.assign(node["type"], fresh, node.get("widgets_values") or [])[0]
+
+
+def _shown_title(ctx: Context, node: Mapping[str, Any]) -> str:
+    """A node's title as the editor shows it."""
+    spec = ctx.catalog.get(node["type"], {})
+    return node.get("title") or ctx.display_names.get(node["type"]) or spec.get("display_name") or node["type"]
+
+
+def _js_string(value: Any) -> str:
+    """``String(value)`` in JavaScript, for the values widgets hold."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+# --- inputs and links ---------------------------------------------------------------------------
+
+def _input_links(ctx: Context, node: Mapping[str, Any]) -> list[tuple[str, int | None]]:
+    """A node's inputs as the frontend holds them after loading: (name, link id)."""
+    return [(slot["name"], slot["link"]) for slot in _input_links_of(ctx, node)]
+
+
+def _input_links_of(ctx: Context, node: Mapping[str, Any]) -> list[dict]:
+    """A node's input slots with their links: an instance's bound to its definition, others as saved."""
+    if node["type"] in ctx.scopes:
+        return _instance_inputs(ctx, node)
+    return [{"name": s["name"], "type": s.get("type"), "link": s.get("link")}
+            for s in node.get("inputs", []) or [] if isinstance(s, Mapping) and "name" in s]
+
+
+def _instance_inputs(ctx: Context, instance: Mapping[str, Any]) -> list[dict]:
+    """A subgraph instance's inputs: one per definition input, in its order, with the link of the
+    saved input of that name (``ComfyNode.configure`` merges saved inputs by name; others are
+    dropped). Each carries ``slot``: the index of the definition input it stands for."""
+    slots = list(ctx.scopes[instance["type"]].definition.get("inputs", []))
+    saved = {s["name"]: s for s in instance.get("inputs", []) or [] if isinstance(s, Mapping) and "name" in s}
+    return [{"name": slot["name"], "type": slot.get("type"), "link": (saved.get(slot["name"]) or {}).get("link"),
+             "slot": index} for index, slot in enumerate(slots)]
+
+
+def _input_type(ctx: Context, node: Mapping[str, Any], name: str) -> Any:
+    """The type of a node's input as the frontend holds it (the catalogue's, else the saved one)."""
+    spec = ctx.catalog.get(node["type"])
+    input_spec = ispec.input_spec(spec, name) if spec else None
+    if input_spec is not None:
+        return ispec.kind(input_spec)
+    return next((s.get("type") for s in _node_inputs(ctx, node) if s["name"] == name), "")
+
+
+def _node_inputs(ctx: Context, node: Mapping[str, Any]) -> list[dict]:
+    """A node's input slots in the frontend's order: link-only inputs of the class, then its widget
+    inputs, then any others saved; each {name, type, link}."""
+    if node["type"] in ctx.scopes:
+        return _instance_inputs(ctx, node)
+    saved = {s["name"]: s for s in node.get("inputs", []) if isinstance(s, Mapping) and "name" in s}
+    spec = ctx.catalog.get(node["type"])
+    if spec is None:
+        return [dict(s) for s in saved.values()]
+    ordered = fw.ordered_inputs(node["type"], spec)
+    names = [n for n, s in ordered if not fw.has_widget(s) and ispec.kind(s) not in (ispec.AUTOGROW,)]
+    names += [n for n, s in ordered if fw.has_widget(s) and fw.widget_kind(s) not in fw.UI_WIDGETS]
+    types = dict((n, ispec.kind(s)) for n, s in ordered)
+    slots = [{"name": n, "type": types[n], "link": (saved.get(n) or {}).get("link")} for n in names]
+    slots += [{"name": n, "type": s.get("type"), "link": s.get("link")} for n, s in saved.items() if n not in names]
+    return slots
+
+
+def _node_outputs(ctx: Context, node: Mapping[str, Any]) -> list[Any]:
+    """A node's output types as the frontend holds them (the class's, a match type as '*')."""
+    if node["type"] in ctx.scopes:
+        return [o.get("type") for o in ctx.scopes[node["type"]].definition.get("outputs", [])]
+    spec = ctx.catalog.get(node["type"])
+    saved = [o.get("type") for o in node.get("outputs", []) or []]
+    if spec is None:
+        return saved
+    own = ["COMBO" if isinstance(t, list) else (MATCH_TYPE_OUTPUT if t == ispec.MATCH_TYPE else t)
+           for t in spec.get("output", [])]
+    return own + saved[len(own):]
+
+
+def _valid_connection(a: Any, b: Any) -> bool:
+    """LiteGraph's ``isValidConnection``: wildcards match, comma lists match on any common type."""
+    a = 0 if a in ("", "*") else a
+    b = 0 if b in ("", "*") else b
+    if not a or not b or a == b:
         return True
-    left, right = set(str(a).lower().split(",")), set(str(b).lower().split(","))
-    return "*" in left or "*" in right or bool(left & right)
+    left, right = str(a).lower(), str(b).lower()
+    if "," not in left and "," not in right:
+        return left == right
+    return any(_valid_connection(x, y) for x in left.split(",") for y in right.split(","))
 
 
-def _bypass_slot(types: list[str], slot: int, output_type: str, want: Any) -> int | None:
-    """The input a bypassed node passes to output ``slot``: same slot, exact type, compatible type."""
-    if want in (None, "", "*"):
-        return slot if slot < len(types) else (0 if types else None)
-    if slot < len(types) and _compatible(types[slot], output_type) and _compatible(types[slot], want):
+def _bypass_slot(inputs: list[dict], slot: int, output_type: Any, want: Any) -> int | None:
+    """The input a bypassed node passes to output ``slot`` (``_getBypassSlotIndex``)."""
+    if want in ("*", ""):
+        return slot if len(inputs) > slot else 0
+    if slot < len(inputs) and _valid_connection(inputs[slot]["type"], output_type) \
+            and _valid_connection(inputs[slot]["type"], want):
         return slot
-    exact = next((i for i, t in enumerate(types) if t == want), None)
+    exact = next((i for i, s in enumerate(inputs) if s["type"] == want), None)
     if exact is not None:
         return exact
-    return next((i for i, t in enumerate(types) if _compatible(t, output_type) and _compatible(t, want)), None)
+    return next((i for i, s in enumerate(inputs)
+                 if _valid_connection(s["type"], output_type) and _valid_connection(s["type"], want)), None)
 
 
 def _resolve_link(ctx: Context, frame: Frame, link_id: int, want: Any, seen: frozenset) -> Resolved:
     """Follow a link back to a real output, a value, or nothing (a muted source, an unconnected input)."""
     link = frame.scope.links.get(link_id)
+    where = ":".join(frame.path) or "root"
     if link is None:
-        raise WorkflowImportError(f"link {link_id} is missing from graph {':'.join(frame.path) or 'root'}")
+        log.warning("graph %s: link %s is not in the workflow's links; the input is left unconnected", where, link_id)
+        return None
     if link.origin_id == SUBGRAPH_INPUT_NODE:
         return _resolve_subgraph_input(ctx, frame, link.origin_slot, want, seen)
     node = frame.scope.nodes.get(link.origin_id)
     if node is None:
-        raise WorkflowImportError(f"link {link_id} starts at missing node {link.origin_id}")
+        log.warning("graph %s: link %s comes from node %s, which is not in the workflow; the input is left "
+                    "unconnected", where, link_id, link.origin_id)
+        return None
     return _resolve_output(ctx, frame, node, link.origin_slot, want, seen)
 
 
 def _resolve_subgraph_input(ctx: Context, frame: Frame, index: int, want: Any, seen: frozenset) -> Resolved:
-    """A subgraph input: the outer link into the instance, else the instance's promoted value."""
-    name = frame.scope.definition["inputs"][index]["name"]
-    outer = _instance_input_link(frame.instance, name)
-    if outer is not None:
-        return _resolve_link(ctx, frame.parent, outer, want, seen)
-    return Value(frame.promoted[index]) if index in frame.promoted else None
+    """A subgraph input: the instance input at that position; its outer link, else the widget it shows."""
+    inputs = _instance_inputs(ctx, frame.instance)
+    if index >= len(inputs):
+        raise WorkflowImportError(f"node {':'.join(frame.path)}: no input {index} on the subgraph instance")
+    slot = inputs[index]
+    if slot["link"] is not None:
+        return _resolve_link(ctx, frame.parent, slot["link"], slot["type"], seen)
+    widget = _promoted_widget(ctx, frame, slot["slot"])
+    return None if widget is None else Value(widget.value)
+
+
+def _promoted_widget(ctx: Context, frame: Frame, index: int) -> Widget | None:
+    """The inner widget a subgraph input shows on its instance: the first one it feeds."""
+    scope = frame.scope
+    for link_id in scope.definition["inputs"][index].get("linkIds", []) or []:
+        link = scope.links.get(link_id)
+        node = scope.nodes.get(link.target_id) if link else None
+        slot = next((s for s in _input_links_of(ctx, node) if s["link"] == link_id), None) if node else None
+        if slot is None:
+            continue
+        if node["type"] in ctx.scopes:
+            widget = _promoted_widget(ctx, _child_frame(ctx, frame, node), slot["slot"])
+        elif node["type"] in ctx.catalog:
+            widgets = _widgets(ctx, frame, node, f"node {_exec_id(frame, node)}")
+            widget = next((w for w in widgets if w.name == slot["name"] and not w.control), None)
+        else:
+            widget = None
+        if widget is not None:
+            return widget
+    return None
 
 
 def _resolve_output(ctx: Context, frame: Frame, node: Mapping[str, Any], slot: int, want: Any,
@@ -471,13 +599,13 @@ def _resolve_output(ctx: Context, frame: Frame, node: Mapping[str, Any], slot: i
         return None
     if mode == BYPASSED:
         return _resolve_bypass(ctx, frame, node, slot, want, seen)
+    if node["type"] in ctx.scopes:
+        return _resolve_subgraph_output(ctx, _child_frame(ctx, frame, node), slot, want, seen)
     if node["type"] == "Reroute":
         link = next((s.get("link") for s in node.get("inputs", [])), None)
         return None if link is None else _resolve_link(ctx, frame, link, want, seen)
-    if node["type"] == "PrimitiveNode":
-        return Value((node.get("widgets_values") or [None])[0])
-    if node["type"] in ctx.scopes:
-        return _resolve_subgraph_output(ctx, _child_frame(ctx, frame, node), slot, want, seen)
+    if node["type"] in VIRTUAL_CLASSES:
+        return None  # a PrimitiveNode has written its value into the widget already
     return Source(exec_id, slot)
 
 
@@ -485,14 +613,16 @@ def _resolve_bypass(ctx: Context, frame: Frame, node: Mapping[str, Any], slot: i
                     seen: frozenset) -> Resolved:
     """A bypassed node's output: whatever feeds its matching input, or nothing."""
     inputs = _node_inputs(ctx, node)
-    outputs = node.get("outputs", [])
-    output_type = outputs[slot].get("type", "") if slot < len(outputs) else ""
-    index = _bypass_slot([t for t, _ in inputs], slot, output_type, want)
-    link = None if index is None else inputs[index][1]
-    return None if link is None else _resolve_link(ctx, frame, link, want, seen)
+    outputs = _node_outputs(ctx, node)
+    output_type = outputs[slot] if slot < len(outputs) else ""
+    index = _bypass_slot(inputs, slot, output_type, want)
+    if index is None or index >= len(inputs) or inputs[index]["link"] is None:
+        return None
+    return _resolve_link(ctx, frame, inputs[index]["link"], inputs[index]["type"], seen)
 
 
 def _resolve_subgraph_output(ctx: Context, inner: Frame, slot: int, want: Any, seen: frozenset) -> Resolved:
     """A subgraph instance's output: the inner link into the subgraph's output node."""
-    link_ids = inner.scope.definition["outputs"][slot].get("linkIds") or []
+    outputs = inner.scope.definition.get("outputs", [])
+    link_ids = (outputs[slot].get("linkIds") or []) if slot < len(outputs) else []
     return _resolve_link(ctx, inner, link_ids[0], want, seen) if link_ids else None

@@ -59,7 +59,9 @@ def mistakes_table(text: str) -> dict[str, str]:
 
 @pytest.fixture
 def checkout(tmp_path: Path) -> Path:
-    """A copy of what the guide's commands touch."""
+    """A copy of what the guide's commands touch, which must not hold the walk-through already."""
+    if (ROOT / "templates" / "my-ltx23.json").exists():
+        pytest.fail("the tree already holds the walk-through's my-ltx23: undo it (docs/authoring.md, step 10)")
     for name in COPIED:
         shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
     return tmp_path

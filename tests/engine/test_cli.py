@@ -105,6 +105,51 @@ def test_import_of_a_broken_file_is_one_line(tmp_path):
     assert result.returncode == 1 and result.stderr.startswith("error: import ") and result.stderr.count("\n") == 1
 
 
+def test_import_refuses_an_api_format_file_in_one_line(tmp_path):
+    result = run("import", "tests/data/frontend/mixed.api.json", "--name", "x", "--templates", str(tmp_path))
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == ("error: import tests/data/frontend/mixed.api.json: this is an API-format graph (what "
+                             "Export (API) saves), not a UI workflow: it is what /prompt runs already, so copy it "
+                             "to templates/ as it is\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["My-LTX", "my_ltx", "-ltx", "ltx 2", ""])
+def test_import_refuses_a_name_the_spec_does_not_allow(tmp_path, name):
+    result = run("import", "templates/source/video_ltx2_t2v.json", f"--name={name}", "--templates", str(tmp_path))
+    assert result.returncode == 1 and list(tmp_path.iterdir()) == []
+    assert result.stderr == (f"error: import --name {json.dumps(name)}: a workflow name must match "
+                             "^[a-z0-9][a-z0-9-]*$ (lowercase letters, digits and dashes)\n")
+
+
+def test_import_refuses_to_overwrite_a_template_unless_forced(tmp_path):
+    (tmp_path / "again.json").write_text("{}")
+    result = run("import", "templates/source/video_ltx2_t2v.json", "--name", "again", "--templates", str(tmp_path))
+    assert result.returncode == 1 and (tmp_path / "again.json").read_text() == "{}"
+    assert result.stderr == (f"error: import --name \"again\": {tmp_path / 'again.json'} exists already; "
+                             "pass --force to overwrite it\n")
+    forced = run("import", "templates/source/video_ltx2_t2v.json", "--name", "again", "--templates", str(tmp_path),
+                 "--force")
+    assert forced.returncode == 0 and json.loads((tmp_path / "again.json").read_text())["75"]["class_type"] == "SaveVideo"
+
+
+def test_import_refuses_the_name_of_a_workflow_in_the_spec_unless_forced(tmp_path):
+    result = run("import", "templates/source/video_ltx2_t2v.json", "--name", "smoke", "--templates", str(tmp_path))
+    assert result.returncode == 1 and list(tmp_path.iterdir()) == []
+    assert result.stderr == (f"error: import --name \"smoke\": {ROOT / 'spec' / 'mappings.yaml'} has a workflow of "
+                             "that name already; pass --force to write its template anyway\n")
+    forced = run("import", "templates/source/video_ltx2_t2v.json", "--name", "smoke", "--templates", str(tmp_path),
+                 "--force")
+    assert forced.returncode == 0 and (tmp_path / "smoke.json").exists()
+
+
+def test_import_prints_a_starter_entry_without_yaml_anchors(tmp_path):
+    result = run("import", "templates/source/video_ltx2_3_t2v.json", "--name", "again", "--templates", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "&" not in result.stdout and "*id" not in result.stdout
+    assert yaml.safe_load(result.stdout)["again"]["template"] == "again.json"
+
+
 def test_a_request_file_that_cannot_be_read_is_one_line():
     result = run("render", "--request", "/nonexistent.json")
     assert (result.returncode, result.stdout) == (1, "")

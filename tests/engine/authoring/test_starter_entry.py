@@ -1,6 +1,8 @@
 """The starter spec entry `python -m engine import` prints for a new template."""
 
-from engine.authoring.starter_entry import starter_entry
+import yaml
+
+from engine.authoring.starter_entry import dump_entry, starter_entry
 
 
 def api_node(class_type: str, title: str, **inputs) -> dict:
@@ -35,3 +37,11 @@ def test_linked_inputs_are_not_offered():
 
 def test_save_nodes_become_outputs():
     assert starter_entry("new", GRAPH)["new"]["outputs"] == {"output_5": {"node": "5", "class_type": "SaveVideo"}}
+
+
+def test_the_dump_repeats_a_node_reference_instead_of_aliasing_it():
+    entry = starter_entry("new", {"1": api_node("EmptyImage", "Canvas", width=640, height=480)})
+    assert "&id001" in yaml.safe_dump(entry)  # both targets share one reference object
+    text = dump_entry(entry)
+    assert "&" not in text and "*" not in text
+    assert [t[0]["node"] for t in yaml.safe_load(text)["new"]["targets"].values()] == [{"title": "Canvas"}] * 2

@@ -165,14 +165,16 @@ def test_subgraph_nodes_get_instance_path_ids_through_nested_subgraphs():
     assert graph["9"]["inputs"] == {"images": ["5:3:7", 0]}
 
 
-def test_promoted_widget_values_fill_the_inner_inputs_in_subgraph_input_order():
+def test_unconnected_promoted_input_exports_the_inner_widget_value_not_the_instances_saved_value():
+    """1.45.20 shows the inner widget on the instance: mixed.api.json exports the inner seed 42, not
+    the 123456789 the instance saved (test_importer_frontend.py)."""
     sg = subgraph("sg", [("width", "INT", [31]), ("image", "IMAGE", [33]), ("height", "INT", [32])], [],
                   [node(2, "EmptyImage", [1280, 720, 1, 0],
                         inputs=[slot("width", "INT", 31, widget=True), slot("height", "INT", 32, widget=True)]),
                    node(4, "PreviewImage", inputs=[slot("images", "IMAGE", 33)])],
                   [[31, -10, 0, 2, 0, "INT"], [32, -10, 2, 2, 1, "INT"], [33, -10, 1, 4, 0, "IMAGE"]])
     ui = workflow([node(5, "sg", [640, 480], inputs=[slot("image", "IMAGE", None)])], [], [sg])
-    assert convert(ui, CATALOG)["5:2"]["inputs"] == {"width": 640, "height": 480, "batch_size": 1, "color": 0}
+    assert convert(ui, CATALOG)["5:2"]["inputs"] == {"width": 1280, "height": 720, "batch_size": 1, "color": 0}
 
 
 def test_outer_link_into_an_instance_wins_over_its_promoted_value():
@@ -183,16 +185,6 @@ def test_outer_link_into_an_instance_wins_over_its_promoted_value():
                    node(5, "sg", [640], inputs=[slot("width", "INT", 1, widget=True)])],
                   [[1, 1, 0, 5, 0, "INT"]], [sg])
     assert convert(ui, CATALOG)["5:2"]["inputs"]["width"] == ["1", 0]
-
-
-def test_legacy_instance_values_skip_the_promoted_seed_control_value():
-    sg = subgraph("sg", [("noise_seed", "INT", [31]), ("width", "INT", [32])], [],
-                  [node(2, "RandomNoise", [0, "fixed"], inputs=[slot("noise_seed", "INT", 31, widget=True)]),
-                   node(3, "EmptyImage", [1280, 720, 1, 0], inputs=[slot("width", "INT", 32, widget=True)])],
-                  [[31, -10, 0, 2, 0, "INT"], [32, -10, 1, 3, 0, "INT"]])
-    ui = workflow([node(5, "sg", [42, "randomize", 640])], [], [sg])
-    graph = convert(ui, CATALOG)
-    assert (graph["5:2"]["inputs"]["noise_seed"], graph["5:3"]["inputs"]["width"]) == (42, 640)
 
 
 def test_bypassed_node_passes_the_input_in_the_same_slot_first():
@@ -314,10 +306,11 @@ def test_subgraph_that_contains_itself_raises():
         convert(workflow([node(9, "loop")], [], [sg]), CATALOG)
 
 
-def test_too_few_widget_values_raise():
-    ui = workflow([node(3, "EmptyImage", [64, 64])], [])
-    with pytest.raises(WorkflowImportError, match=r"node 3 \(EmptyImage\): widgets_values has too few values"):
-        convert(ui, CATALOG)
+def test_missing_trailing_widget_values_take_the_catalogue_default(caplog):
+    """As edges.api.json shows: the frontend keeps a new widget's default where no value was saved."""
+    ui = workflow([node(3, "EmptyImage", [64, 48])], [])
+    assert convert(ui, CATALOG)["3"]["inputs"] == {"width": 64, "height": 48, "batch_size": 1, "color": 0}
+    assert "node 3 (EmptyImage): no saved value for 'batch_size', 'color'; the catalogue default is used" in caplog.text
 
 
 def test_widget_value_of_the_wrong_type_is_kept_like_the_frontend_keeps_it(caplog):
@@ -326,12 +319,11 @@ def test_widget_value_of_the_wrong_type_is_kept_like_the_frontend_keeps_it(caplo
     assert "node 3 (EmptyImage): widget value 'wide' does not fit input 'height' (INT)" in caplog.text
 
 
-def test_dynamic_combo_value_that_is_not_an_option_raises():
+def test_dynamic_combo_value_that_is_not_an_option_has_no_sub_inputs_and_the_next_value_moves_up():
+    """As edges.api.json shows: no option, no sub-widgets, so 1280 lands in scale_method."""
     ui = workflow([node(1, "ResizeImageMaskNode", ["scale sideways", 1280, "lanczos"],
                         inputs=[slot("input", "IMAGE,MASK")])], [])
-    with pytest.raises(WorkflowImportError, match=r"node 1 \(ResizeImageMaskNode\): 'scale sideways' is not an "
-                                                  r"option of 'resize_type'"):
-        convert(ui, CATALOG)
+    assert convert(ui, CATALOG)["1"]["inputs"] == {"resize_type": "scale sideways", "scale_method": 1280}
 
 
 def test_surplus_widget_values_from_a_newer_node_are_ignored():
@@ -365,11 +357,11 @@ def test_title_is_the_node_title_else_the_display_name_else_the_frontend_name_el
     assert convert(ui, CATALOG, display_names={})["3"]["_meta"]["title"] == "EmptyLTXVLatentVideo"
 
 
-def test_node_pack_properties_are_copied_into_meta():
+def test_meta_holds_only_the_title_not_the_node_pack_properties():
+    """1.45.20 writes no cnr_id/ver: no node of the library capture has them in _meta."""
     saved = node(1, "EmptyImage", [64, 64, 1, 0])
     saved["properties"] = {"cnr_id": "comfy-core", "ver": "0.3.56", "Node name for S&R": "EmptyImage"}
-    assert convert(workflow([saved], []), CATALOG)["1"]["_meta"] == {"title": "Empty Image", "cnr_id": "comfy-core",
-                                                                    "ver": "0.3.56"}
+    assert convert(workflow([saved], []), CATALOG)["1"]["_meta"] == {"title": "Empty Image"}
 
 
 def test_nodes_are_in_natural_id_order_and_serialised_canonically():

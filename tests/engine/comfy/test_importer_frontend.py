@@ -1,10 +1,13 @@
 """The importer against ground truth from the real ComfyUI frontend's Export (API).
 
-Every ``tests/data/frontend/*.api.json`` is what ``app.graphToPrompt()`` of comfyui-frontend-package
-1.58.1 wrote for a UI workflow, captured headless by tests/frontend/capture.py with the project's
-catalogue (provenance: tests/frontend/README.md). ``mixed.ui.json`` was built inside that frontend
-(nested subgraphs, promoted widgets, bypassed / muted nodes, reroutes, a PrimitiveNode, notes, a
-dynamic combo); the others are the official LTX-2 files in templates/source.
+Every ``tests/data/frontend/*.api.json`` is what ``app.graphToPrompt()`` wrote for a UI workflow in
+the frontend a real ComfyUI 0.27.0 serves (comfyui-frontend-package 1.45.20), captured headless by
+tests/frontend/capture_library.py (provenance: tests/frontend/README.md). ``mixed.ui.json`` was
+built inside a frontend (nested subgraphs, promoted widgets, bypassed / muted nodes, reroutes, a
+PrimitiveNode, notes, a dynamic combo); ``edges.ui.json`` is hand-written (renumbered subgraph ids,
+a muted instance inside a subgraph, prompt comments, missing and unknown widget values); the others
+are the official LTX-2 files in templates/source. The whole template library is
+test_importer_library.py's.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ DATA = ROOT / "tests" / "data" / "frontend"
 CATALOG = json.loads((ROOT / "spec" / "object_info.json").read_text(encoding="utf-8"))
 OFFICIAL = ["video_ltx2_t2v", "video_ltx2_t2v_distilled", "video_ltx2_i2v", "video_ltx2_i2v_distilled",
             "video_ltx2_3_t2v"]
-CASES = {"mixed": DATA / "mixed.ui.json", **{name: ROOT / "templates" / "source" / f"{name}.json" for name in OFFICIAL}}
+CASES = {"mixed": DATA / "mixed.ui.json", "edges": DATA / "edges.ui.json",
+         **{name: ROOT / "templates" / "source" / f"{name}.json" for name in OFFICIAL}}
 
 
 def read(path: Path) -> Any:
@@ -111,14 +115,17 @@ def test_mixed_workflow_has_every_feature_it_is_meant_to_test():
     assert "randomize" in next(n for n in by_type["KSampler"] if n["mode"] == 0)["widgets_values"]
 
 
-def test_mixed_export_uses_promoted_values_bypass_by_type_and_keeps_a_muted_sources_widget_value():
+def test_mixed_export_uses_the_inner_widget_for_a_promoted_input_bypass_by_type_and_a_muted_sources_widget():
     """The frontend behaviours the mixed workflow pins down, read from the capture itself."""
     api = frontend_export("mixed")
+    instance = next(n for n in read(CASES["mixed"])["nodes"] if n["type"] in
+                    {d["id"] for d in read(CASES["mixed"])["definitions"]["subgraphs"]})
     sampler = next(n for n in api.values() if n["class_type"] == "KSampler")
     decode = next(n for n in api.values() if n["class_type"] == "VAEDecode")
     latent = next(n for n in api.values() if n["class_type"] == "EmptyLatentImage")
-    assert sampler["inputs"]["seed"] == 123456789  # the instance's promoted value, not the inner 42
-    assert "A lighthouse" in next(n["inputs"]["text"] for n in api.values() if n["_meta"]["title"] == "Positive")
+    assert 123456789 in instance["widgets_values"]  # the instance saved its own seed ...
+    assert sampler["inputs"]["seed"] == 42  # ... but 1.45.20 exports the inner widget's value
+    assert next(n["inputs"]["text"] for n in api.values() if n["_meta"]["title"] == "Positive") == "inner default text"
     assert decode["inputs"]["samples"][0].count(":") == 1  # through the bypassed KSampler to the inner one
     assert latent["inputs"]["batch_size"] == 1 and sampler["inputs"]["steps"] == 12  # muted sources: widget kept
     assert "image2" not in next(n for n in api.values() if n["class_type"] == "ImageStitch")["inputs"]
@@ -133,3 +140,16 @@ def test_ltx23_create_video_mismatched_widget_value_is_exported_as_is():
     assert imported("video_ltx2_3_t2v")["267:242"]["inputs"] == frontend["inputs"]
     problems = list(graph_problems(frontend_export("video_ltx2_3_t2v"), CATALOG, load_manifest().problem))
     assert problems == ["node 267:242 (CreateVideo): input 'bit_depth' expects an integer, got 'auto'"]
+
+
+def test_edges_export_renumbers_repeated_subgraph_ids_and_keeps_a_muted_nested_instances_inside():
+    api = frontend_export("edges")
+    ui = read(CASES["edges"])
+    assert {"7:14", "7:4:15"} <= set(api)  # inner ids 3 and 2 repeat root ids: next free after last_node_id 13
+    assert {n["id"] for n in ui["definitions"]["subgraphs"][0]["nodes"]} == {3, 4}
+    assert next(n for n in ui["definitions"]["subgraphs"][0]["nodes"] if n["id"] == 4)["mode"] == 2
+    assert api["8"]["inputs"] == {}  # the muted nested instance passes nothing on
+    assert api["10"]["inputs"]["text"] == "a photo "  # a PrimitiveNode's prompt, comments removed
+    assert api["11"]["inputs"] == {"resize_type": "scale sideways", "scale_method": 1280}  # no such option
+    assert api["12"]["inputs"] == {"width": 512, "height": 512, "batch_size": 1}  # missing values: defaults
+    assert api["13"]["inputs"]["sampler_name"] == "euler"
