@@ -127,7 +127,11 @@ def moto_process() -> tuple[subprocess.Popen, str]:
         except Exception:  # not listening yet
             return False
 
-    wait_until(bucket_made, "moto answers", timeout=30)
+    try:
+        wait_until(bucket_made, "moto answers", timeout=30)
+    except BaseException:
+        process.terminate()
+        raise
     return process, endpoint
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
@@ -43,10 +43,11 @@ def read_yaml(path: Path) -> Any:
         raise SpecError([f"{path}: invalid YAML: {exc}".replace("\n", " ")]) from exc
 
 
-def read_json(path: Path, where: str) -> Any:
-    """Read a JSON file; a missing or malformed file becomes a SpecError saying ``where`` it is used."""
+def read_json(path: Path, where: str, object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None = None) -> Any:
+    """Read a JSON file (objects built by ``object_pairs_hook`` if given); a missing or malformed file
+    becomes a SpecError saying ``where`` it is used."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=object_pairs_hook)
     except OSError as exc:
         raise SpecError([f"{where}: cannot read {path}: {exc.strerror}"]) from exc
     except json.JSONDecodeError as exc:

@@ -18,7 +18,7 @@ from . import files
 from .errors import SpecError
 from .expressions import compile_expression, compile_program
 from .graph import is_link
-from .plan import freeze
+from .plan import frozen_object
 from .render import RUNTIME_NAMES
 from .schema_messages import CUSTOM_MESSAGE, describe, format_path
 from .spec import Spec
@@ -268,7 +268,7 @@ def _load_workflow(
     """One workflow compiled from its spec entry; its fit to the template is checked by the caller."""
     where = f"workflows.{name}"
     template_file = templates / entry["template"]
-    template = files.read_json(template_file, f"{where}.template")
+    template = files.read_json(template_file, f"{where}.template", frozen_object)
     graph_problems = list(_template_shape_problems(template, f"{where}.template ({entry['template']})"))
     if graph_problems:
         raise SpecError(graph_problems)
@@ -286,7 +286,7 @@ def _load_workflow(
         name=name,
         description=entry.get("description", ""),
         template_file=template_file,
-        template=freeze(template),
+        template=template,
         select=dict(entry.get("select") or {}),
         schema=schema,
         validator=validator,

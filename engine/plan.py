@@ -1,7 +1,7 @@
 """A workflow's write plan: every write, rewire and removal a render can make, compiled once from
 the mapping, and the copy-on-write graph a render builds with it.
 
-The template is frozen (``freeze``): a rendered graph is a new top-level dict whose written,
+The template is read-only (parsed with ``frozen_object``): a rendered graph is a new top-level dict whose written,
 rewired or removed nodes are fresh copies and whose other nodes are the template's own read-only
 ones, so a render costs the nodes it touches, not the graph's size, and mutating a rendered graph
 can never change the next one (a shared node refuses writes; ``copy.deepcopy`` gives a mutable
@@ -46,13 +46,14 @@ class FrozenList(list):
         return list, (list(self),)
 
 
-def freeze(value: Any) -> Any:
-    """A read-only deep copy of JSON data: dicts become FrozenDicts, lists FrozenLists."""
-    if isinstance(value, dict):
-        return FrozenDict({k: freeze(v) if isinstance(v, (dict, list)) else v for k, v in value.items()})
-    if isinstance(value, list):
-        return FrozenList([freeze(v) if isinstance(v, (dict, list)) else v for v in value])
-    return value
+def _frozen_list(items: list) -> FrozenList:
+    return FrozenList([_frozen_list(v) if v.__class__ is list else v for v in items])
+
+
+def frozen_object(pairs: list[tuple[str, Any]]) -> FrozenDict:
+    """``json.loads``'s object_pairs_hook that makes a document read-only as it is parsed (objects
+    inside out, each with its arrays): FrozenDicts and FrozenLists all the way down, in one pass."""
+    return FrozenDict({k: _frozen_list(v) if v.__class__ is list else v for k, v in pairs})
 
 
 class TargetLike(Protocol):

@@ -53,7 +53,7 @@ class SelectionKey:
 class Workflow:
     """One servable workflow: its template graph, request schema and mapping.
 
-    ``template`` is read-only (engine.plan.freeze): rendered graphs share its untouched nodes.
+    ``template`` is read-only (engine.plan.frozen_object): rendered graphs share its untouched nodes.
     """
 
     name: str

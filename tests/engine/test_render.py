@@ -9,7 +9,7 @@ import jsonpatch
 import pytest
 
 from engine import RenderError, RequestError, load_spec
-from engine.plan import freeze
+from engine.plan import frozen_object
 from engine.prepare import Prepared
 from engine.render import render as render_workflow
 from engine.variants import RENDER_RUNTIME, _variants
@@ -69,7 +69,7 @@ def stale(workflow, change):
     """The workflow on a template changed after loading (what the guards are for)."""
     template = copy.deepcopy(workflow.template)
     change(template)
-    return dataclasses.replace(workflow, template=freeze(template))
+    return dataclasses.replace(workflow, template=json.loads(json.dumps(template), object_pairs_hook=frozen_object))
 
 
 def test_stale_template_fails_naming_parameter_and_node(tmp_path):
