@@ -17,6 +17,8 @@ from typing import Any, Mapping, Sequence
 
 log = logging.getLogger("worker.cleanup")
 MIN_JOB_ID_LENGTH = 12  # the job id is matched inside file names: a short one could match other files
+_COUNTER = re.compile(r"_\d{5,}_\.[^./]+")
+"""What ComfyUI's save nodes append to a filename_prefix: ``_00001_.mp4``."""
 
 
 @dataclass
@@ -73,12 +75,13 @@ def remove_job_files(job_id: str, directories: Sequence[str], files: JobFiles | 
         folder = _within(output_dir, os.path.dirname(prefix)) if output_dir and job_id in prefix else None
         if folder is None:
             continue
-        written = re.compile(re.escape(os.path.basename(prefix)) + r"_\d{5,}_\.[^./]+")
+        name = os.path.basename(prefix)
         try:
             entries = list(os.scandir(folder))
         except OSError:
             continue  # not on this machine, or nothing written yet
         for entry in entries:
-            if written.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+            if entry.name.startswith(name) and _COUNTER.fullmatch(entry.name, len(name)) and \
+                    entry.is_file(follow_symlinks=False):
                 _remove(entry.path, removed)
     return removed

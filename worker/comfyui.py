@@ -37,8 +37,10 @@ class ComfyClient:
     @classmethod
     @asynccontextmanager
     async def open(cls, base_url: str, timeout: float = 10.0) -> AsyncIterator["ComfyClient"]:
-        """A client with its own session; ComfyUI runs beside the worker, so no proxy from the environment."""
-        async with aiohttp.ClientSession(trust_env=False) as session:
+        """A client with its own session; ComfyUI runs beside the worker, so no proxy from the environment,
+        and the system resolver (aiohttp's c-ares one costs 0.15 ms per session for an address it never looks up)."""
+        connector = aiohttp.TCPConnector(resolver=aiohttp.ThreadedResolver())
+        async with aiohttp.ClientSession(trust_env=False, connector=connector) as session:
             yield cls(base_url, session, timeout)
 
     def _unreachable(self, err: BaseException, timeout: float | None = None) -> ComfyUnreachable:

@@ -279,6 +279,11 @@ def decode_image_base64(text: str, *, max_bytes: int) -> bytes:
     return data
 
 
+def has_image(request: Mapping[str, Any]) -> bool:
+    """Whether the request carries an input image to load (a t2v request carries none)."""
+    return bool(request.get("image_url") or request.get("image_base64"))
+
+
 def load_request_image(request: Mapping[str, Any], *, max_bytes: int, timeout: float, max_pixels: int,
                        resolve: Resolver = default_resolver,
                        connect: Connector = socket.create_connection) -> InputImage | None:

@@ -30,7 +30,7 @@ from .cleanup import JobFiles, remove_job_files
 from .comfyui import ComfyClient, new_client_id, wait_ready
 from .config import Config, load_config
 from .delivery import deliver
-from .image_input import load_request_image
+from .image_input import has_image, load_request_image
 from .progress import ProgressReporter
 from .watch import Completion, PromptWatcher
 
@@ -43,6 +43,9 @@ STOP_BUDGET_S = 0.5
 """How long taking a prompt back may take: a frozen or silent ComfyUI gets no longer than this (so a
 deadline with a frozen ComfyUI fails within a second of the deadline)."""
 JANITOR_LIMIT_S = 900.0
+SMALL_INLINE_BYTES = 1 << 20
+"""An inline video up to this size is encoded on the event loop (under a millisecond); a bigger one, or
+an upload, runs in a thread so heartbeats and progress keep flowing."""
 """How long clean-up after a stop waits for ComfyUI to let go of the prompt before removing files anyway."""
 _JANITORS: set[asyncio.Task] = set()
 """Clean-ups running beside the worker (kept referenced so the event loop does not drop them)."""
@@ -97,14 +100,16 @@ def progress_sender(job: dict) -> Callable[[dict], None]:
     return lambda payload: log.info("progress: %s", payload.get("message"))
 
 
-async def _output_file(item: dict, config: Config, client: ComfyClient, scratch: str) -> str:
-    """Path of the output: ComfyUI's output directory when it is on this machine, else fetched via /view."""
+async def _output_file(item: dict, config: Config, client: ComfyClient, run: "_Run", job_id: str) -> str:
+    """Path of the output: ComfyUI's output directory when it is on this machine, else fetched via /view
+    into a scratch folder of the job's (``run.scratch``, removed when the job ends)."""
     subfolder, filename = item.get("subfolder") or "", item["filename"]
     if item.get("type", "output") == "output":
         local = os.path.join(config.comfyui_output_dir, subfolder, filename)
         if os.path.isfile(local):
             return local
-    destination = os.path.join(scratch, os.path.basename(filename))
+    run.scratch = tempfile.mkdtemp(prefix=f"{job_id}-")
+    destination = os.path.join(run.scratch, os.path.basename(filename))
     await client.view_to_file(filename, subfolder, item.get("type", "output"), destination)
     return destination
 
@@ -150,6 +155,8 @@ class _Run:
     where: Callable[[], str] = lambda: ""
     files: JobFiles = field(default_factory=JobFiles)
     """What the job asked ComfyUI to write, for clean-up."""
+    scratch: str | None = None
+    """The job's own folder for an output fetched over HTTP, if one was needed."""
 
 
 async def _execute(job: dict, config: Config, spec: engine.Spec, prepared: engine.Prepared, client: ComfyClient,
@@ -157,12 +164,13 @@ async def _execute(job: dict, config: Config, spec: engine.Spec, prepared: engin
     """Image, render, queue, follow: everything up to ComfyUI's completion (inside the job's deadline)."""
     loop = asyncio.get_running_loop()
     async with PromptWatcher(client, new_client_id(), poll_interval=config.history_poll_s) as watcher:
-        input_image = None
-        run.stage = "reading the input image"
-        left = max(0.01, run.ends_at - loop.time())
-        image = await asyncio.to_thread(load_request_image, prepared.request, max_bytes=config.image_max_bytes,
-                                        timeout=min(config.image_fetch_timeout_s, left),
-                                        max_pixels=config.image_max_pixels)
+        input_image = image = None
+        if has_image(prepared.request):  # off the event loop: a fetch or decode can take a while
+            run.stage = "reading the input image"
+            left = max(0.01, run.ends_at - loop.time())
+            image = await asyncio.to_thread(load_request_image, prepared.request, max_bytes=config.image_max_bytes,
+                                            timeout=min(config.image_fetch_timeout_s, left),
+                                            max_pixels=config.image_max_pixels)
         if image is not None:
             run.stage = "uploading the input image to ComfyUI"
             run.files.uploads.append(f"{job_id}.{image.extension}")
@@ -259,7 +267,6 @@ async def run_job(job: dict, config: Config) -> dict:
         raise RequestError("workflow", f"{prepared.workflow.name} is not enabled on this endpoint "
                                        f"(ENABLED_WORKFLOWS serves {', '.join(enabled)})")
     job_id = make_job_id(job.get("id"))
-    scratch = tempfile.mkdtemp(prefix=f"{job_id}-")
     run = _Run(ends_at=started + config.job_timeout_s)
     try:
         async with ComfyClient.open(config.comfyui_url, config.comfyui_http_timeout_s) as client:
@@ -280,14 +287,18 @@ async def run_job(job: dict, config: Config) -> dict:
                 raise
             node_id = rendered.outputs.get("video") or next(iter(rendered.outputs.values()))
             item = find_video(done.entry, node_id, rendered.graph.get(node_id, {}).get("class_type"))
-            path = await _output_file(item, config, client, scratch)
+            path = await _output_file(item, config, client, run, job_id)
         metadata = {**rendered.metadata, **text_outputs(rendered, done.entry, node_id),
                     "timings": _timings(started, posted, done, loop.time())}
-        result = await asyncio.to_thread(deliver, path, config, job_id, metadata)
+        if config.bucket_configured or os.path.getsize(path) > SMALL_INLINE_BYTES:
+            result = await asyncio.to_thread(deliver, path, config, job_id, metadata)  # keeps the loop free
+        else:
+            result = deliver(path, config, job_id, metadata)  # microseconds: cheaper than a thread hop
         result["timings"]["total_s"] = round(loop.time() - started, 3)
         return result
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        if run.scratch is not None:
+            shutil.rmtree(run.scratch, ignore_errors=True)
         remove_job_files(job_id, [config.comfyui_input_dir, config.comfyui_output_dir], run.files)
 
 

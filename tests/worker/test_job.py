@@ -6,6 +6,7 @@ Every scenario ends with one clear error or a result with its video, and leaves 
 import asyncio
 import base64
 import socket
+import tempfile
 import time
 
 import pytest
@@ -285,8 +286,14 @@ def test_unreachable_comfyui_fails_at_once_and_refreshes_the_worker(worker, monk
 def test_outputs_are_fetched_through_view_when_comfyui_is_on_another_machine(worker, monkeypatch, tmp_path,
                                                                             comfy_dirs):
     monkeypatch.setenv("COMFYUI_OUTPUT_DIR", str(tmp_path / "not-this-machine"))
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    made = []
+    real_mkdtemp = tempfile.mkdtemp
+    monkeypatch.setattr(tempfile, "mkdtemp", lambda **kw: made.append(real_mkdtemp(dir=scratch, **kw)) or made[-1])
     output = run(SMOKE)["output"]
     assert base64.b64decode(output["video"]).startswith(MP4_HEADER)
+    assert len(made) == 1 and list(scratch.iterdir()) == [], "the fetched copy's folder is removed with the job"
     left = files_under(comfy_dirs[1])
     assert len(left) == 1, "a remote ComfyUI's output cannot be deleted by the worker"
     (comfy_dirs[1] / left[0]).unlink()
