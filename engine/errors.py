@@ -21,7 +21,8 @@
 The tree lives here, in the bottom layer, because every layer raises from it: the pure history
 parser raises ComfyFailed, the worker RequestError. Each layer's boundary turns the tree into its
 own outcome once: the worker's job into ``{"error": ...}``, the CLI and the container start-up
-into a line on stderr and exit 1. Anything else that escapes is a bug.
+into a line on stderr and exit 1. Anything else that escapes is a bug. The caller's client adds its
+own two under the same root (client/errors.py: JobError, EndpointError).
 """
 
 from __future__ import annotations

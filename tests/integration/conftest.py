@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 
 from tests.integration.helpers import HERE, MISSING, TEST_SPEC, Blockers, JobLoop, Tier, Worker, missing_settings
-from tests.support.real_comfyui import ComfyHTTP, PrivateComfyUI, comfy_python, files_in, png_bytes
+from tests.support import image_bytes
+from tests.support.real_comfyui import ComfyHTTP, PrivateComfyUI, comfy_python, files_in
 
 ENV_CHECK = "test_the_tier_has_a_real_comfyui_to_run_against"
 TEST_TIMEOUT_S = 300
@@ -184,7 +185,7 @@ def placeholder_models(tier, shipped_spec):
 @pytest.fixture(scope="session")
 def first_frame(tier):
     """A small real PNG uploaded into input/ under a unique name; removed at the end. Its ComfyUI name."""
-    name = tier.http.upload_image(png_bytes(64, 64), f"{tier.tag}-first-frame.png")
+    name = tier.http.upload_image(image_bytes("PNG", 64, 64), f"{tier.tag}-first-frame.png")
     yield name
     with contextlib.suppress(OSError):
         (tier.input_dir / name).unlink()

@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import signal
-import struct
 import subprocess
 import tempfile
 import time
@@ -20,7 +19,6 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -134,15 +132,6 @@ class ComfyHTTP:
                                       headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
         assert status == 200 and isinstance(answer, dict), f"upload failed: HTTP {status}: {answer}"
         return f"{answer['subfolder']}/{answer['name']}" if answer.get("subfolder") else answer["name"]
-
-
-def png_bytes(width: int = 64, height: int = 64, rgb: tuple[int, int, int] = (200, 80, 40)) -> bytes:
-    """A small, valid RGB PNG (so ComfyUI's LoadImage can open it)."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-    row = b"\x00" + bytes(rgb) * width
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(row * height)) + chunk(b"IEND", b""))
 
 
 def files_in(*directories: Path | str) -> set[str]:
