@@ -14,6 +14,7 @@ import logging
 import signal
 import sys
 import time
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Mapping, Sequence
@@ -22,7 +23,7 @@ from engine.errors import DeployError, Error
 from engine.manifest import load_manifest, needed_models
 from engine.spec import Spec
 from worker.comfyui import ComfyClient, wait_ready
-from worker.config import load_config
+from worker.config import load_config, log_to_stdout
 
 from .comfy_process import ComfyProcess, comfy_command
 from .config import StartConfig, load_start_config
@@ -78,8 +79,9 @@ def warmup(kind: str, handler: Callable[[dict], dict], enabled: Sequence[str]) -
     log.info("warmup (%s) done in %.1f s", kind, time.monotonic() - started)
 
 
+@cache
 def worker() -> ModuleType:
-    """The worker's job module, imported (with the runpod SDK) on first use, its logging set up."""
+    """The worker's job module, imported (with the runpod SDK) and its logging set up, once."""
     from worker import job
 
     job.setup_logging()
@@ -125,8 +127,7 @@ def main() -> int:
 
     Until the worker is imported, the log goes to stdout as the worker's setup_logging will send it.
     """
-    logging.basicConfig(level=logging.WARNING, stream=sys.stdout, format="%(levelname)-7s| %(name)s | %(message)s",
-                        force=True)
+    log_to_stdout()
     log.setLevel(logging.INFO)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:

@@ -1,8 +1,11 @@
-"""Worker configuration: environment variables -> one frozen dataclass, with documented defaults."""
+"""Worker configuration: environment variables -> one frozen dataclass, with documented defaults; and
+where the log goes (log_to_stdout)."""
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence, TypeVar
 
@@ -122,3 +125,11 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         log_level=log_level,
         enabled_workflows=env.get("ENABLED_WORKFLOWS", "").strip() or d.enabled_workflows,
     )
+
+
+def log_to_stdout() -> None:
+    """Send every log line to stdout (RunPod collects it), libraries' at WARNING, in the worker's format.
+
+    ``force`` replaces a root handler installed earlier (`import runpod` installs one at INFO)."""
+    logging.basicConfig(level=logging.WARNING, stream=sys.stdout, format="%(levelname)-7s| %(name)s | %(message)s",
+                        force=True)

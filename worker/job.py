@@ -28,7 +28,7 @@ from engine.spec import pick_workflows
 
 from .cleanup import JobFiles, remove_job_files
 from .comfyui import ComfyClient, new_client_id, wait_ready
-from .config import Config, load_config
+from .config import Config, load_config, log_to_stdout
 from .delivery import deliver
 from .image_input import has_image, load_request_image
 from .progress import ProgressReporter
@@ -43,10 +43,10 @@ STOP_BUDGET_S = 0.5
 """How long taking a prompt back may take: a frozen or silent ComfyUI gets no longer than this (so a
 deadline with a frozen ComfyUI fails within a second of the deadline)."""
 JANITOR_LIMIT_S = 900.0
+"""How long clean-up after a stop waits for ComfyUI to let go of the prompt before removing files anyway."""
 SMALL_INLINE_BYTES = 1 << 20
 """An inline video up to this size is encoded on the event loop (under a millisecond); a bigger one, or
 an upload, runs in a thread so heartbeats and progress keep flowing."""
-"""How long clean-up after a stop waits for ComfyUI to let go of the prompt before removing files anyway."""
 _JANITORS: set[asyncio.Task] = set()
 """Clean-ups running beside the worker (kept referenced so the event loop does not drop them)."""
 
@@ -57,8 +57,7 @@ def setup_logging() -> None:
     ``force`` replaces the root handler that `import runpod` installs (rp_upload's basicConfig at INFO),
     which would otherwise print every aiohttp/boto request line.
     """
-    logging.basicConfig(level=logging.WARNING, stream=sys.stdout, format="%(levelname)-7s| %(name)s | %(message)s",
-                        force=True)
+    log_to_stdout()
     if not (os.environ.get("RUNPOD_LOG_LEVEL") or os.environ.get("RUNPOD_DEBUG_LEVEL")):
         # The SDK logs every result at DEBUG, and a local run's whole result (the base64 video) at INFO.
         RunPodLogger().set_level("INFO" if os.environ.get("RUNPOD_WEBHOOK_GET_JOB") else "WARN")
