@@ -14,7 +14,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: make engine/ importable
 
@@ -33,25 +35,32 @@ def seconds(tree: Path, code: str) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+@contextmanager
+def checkout(commit: str) -> Iterator[Path]:
+    """``commit`` checked out into a temporary git worktree of this repository, removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="bench-baseline-") as scratch:
+        tree = Path(scratch) / "tree"
+        subprocess.run(["git", "worktree", "add", "--detach", "-q", str(tree), commit], cwd=ROOT, check=True)
+        try:
+            yield tree
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", default="HEAD~1", help="commit to compare against (default: HEAD~1)")
     parser.add_argument("--runs", type=int, default=15, help="fresh interpreters per probe and tree")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-baseline-") as scratch:
-        baseline = Path(scratch) / "tree"
-        subprocess.run(["git", "worktree", "add", "--detach", "-q", str(baseline), args.baseline], cwd=ROOT, check=True)
-        try:
-            print(f"{'probe':<16} {'this tree':>10} {args.baseline:>12} {'ratio':>7}  (medians of {args.runs})")
-            for name, code in PROBES.items():
-                ours, theirs = [], []
-                for _ in range(args.runs):
-                    ours.append(seconds(ROOT, code))
-                    theirs.append(seconds(baseline, code))
-                a, b = statistics.median(ours), statistics.median(theirs)
-                print(f"{name:<16} {a * 1e3:>8.1f}ms {b * 1e3:>10.1f}ms {a / b:>6.2f}x")
-        finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(baseline)], cwd=ROOT, check=True)
+    with checkout(args.baseline) as baseline:
+        print(f"{'probe':<16} {'this tree':>10} {args.baseline:>12} {'ratio':>7}  (medians of {args.runs})")
+        for name, code in PROBES.items():
+            ours, theirs = [], []
+            for _ in range(args.runs):
+                ours.append(seconds(ROOT, code))
+                theirs.append(seconds(baseline, code))
+            a, b = statistics.median(ours), statistics.median(theirs)
+            print(f"{name:<16} {a * 1e3:>8.1f}ms {b * 1e3:>10.1f}ms {a / b:>6.2f}x")
     return 0
 
 

@@ -21,7 +21,6 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import tracemalloc
@@ -30,8 +29,11 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: make the project importable
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_handler import standin_worker  # noqa: E402
 from tests.support import free_port, wait_until  # noqa: E402
-from tests.support.comfyui_standin import ComfyStandIn, Scenario  # noqa: E402
+from tests.support.comfyui_standin import Scenario  # noqa: E402
 
 SMOKE = {"workflow": "smoke", "width": 32, "height": 32, "frames": 8}
 BUCKET_VARS = ("BUCKET_ENDPOINT_URL", "BUCKET_ACCESS_KEY_ID", "BUCKET_SECRET_ACCESS_KEY", "BUCKET_NAME")
@@ -166,24 +168,16 @@ def main() -> None:
     parser.add_argument("--sizes-mb", type=int, nargs="+", default=[50, 200])
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    with tempfile.TemporaryDirectory() as tmp:
-        inputs, outputs = Path(tmp, "input"), Path(tmp, "output")
-        inputs.mkdir()
-        outputs.mkdir()
-        with ComfyStandIn(inputs, outputs) as comfy:
-            os.environ.update(COMFYUI_URL=comfy.url, COMFYUI_INPUT_DIR=str(inputs), COMFYUI_OUTPUT_DIR=str(outputs),
-                              LOG_LEVEL="WARNING")
-            for name in (*BUCKET_VARS, "RUNPOD_WEBHOOK_POST_OUTPUT"):
-                os.environ.pop(name, None)
-            from worker.job import run_sync
+    with standin_worker() as (comfy, _):
+        from worker.job import run_sync
 
-            done = DiscardServer()
-            for size_mb in args.sizes_mb:
-                size = size_mb * 1_000_000
-                comfy.scenario = Scenario(output_bytes=size)
-                print(inline(run_sync, size, done.url, None), flush=True)
-                print(inline(run_sync, size, done.url, str(2 * size)), flush=True)
-                print(bucket(run_sync, size), flush=True)
+        done = DiscardServer()
+        for size_mb in args.sizes_mb:
+            size = size_mb * 1_000_000
+            comfy.scenario = Scenario(output_bytes=size)
+            print(inline(run_sync, size, done.url, None), flush=True)
+            print(inline(run_sync, size, done.url, str(2 * size)), flush=True)
+            print(bucket(run_sync, size), flush=True)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: make the project importable
 
@@ -31,13 +33,21 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
-def configure(comfy: ComfyStandIn, inputs: Path, outputs: Path) -> None:
-    """Point the in-process handler at the stand-in."""
-    os.environ.update(COMFYUI_URL=comfy.url, COMFYUI_INPUT_DIR=str(inputs), COMFYUI_OUTPUT_DIR=str(outputs),
-                      LOG_LEVEL="WARNING")
-    for name in ("BUCKET_ENDPOINT_URL", "BUCKET_ACCESS_KEY_ID", "BUCKET_SECRET_ACCESS_KEY",
-                 "RUNPOD_WEBHOOK_POST_OUTPUT"):
-        os.environ.pop(name, None)
+@contextmanager
+def standin_worker() -> Iterator[tuple[ComfyStandIn, Path]]:
+    """The stand-in on loopback, with its input/output folders in a scratch folder (yielded too), and
+    the in-process handler pointed at it: inline delivery, no bucket, not on RunPod."""
+    with tempfile.TemporaryDirectory() as tmp:
+        inputs, outputs = Path(tmp, "input"), Path(tmp, "output")
+        inputs.mkdir()
+        outputs.mkdir()
+        with ComfyStandIn(inputs, outputs) as comfy:
+            os.environ.update(COMFYUI_URL=comfy.url, COMFYUI_INPUT_DIR=str(inputs), COMFYUI_OUTPUT_DIR=str(outputs),
+                              LOG_LEVEL="WARNING")
+            for name in ("BUCKET_ENDPOINT_URL", "BUCKET_ACCESS_KEY_ID", "BUCKET_SECRET_ACCESS_KEY", "BUCKET_NAME",
+                         "RUNPOD_WEBHOOK_POST_OUTPUT"):
+                os.environ.pop(name, None)
+            yield comfy, Path(tmp)
 
 
 def bench_overhead(run_sync, comfy: ComfyStandIn, jobs: int) -> None:
@@ -91,16 +101,11 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=200)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    with tempfile.TemporaryDirectory() as tmp:
-        inputs, outputs = Path(tmp, "input"), Path(tmp, "output")
-        inputs.mkdir()
-        outputs.mkdir()
-        with ComfyStandIn(inputs, outputs) as comfy:
-            configure(comfy, inputs, outputs)
-            from worker.job import run_sync
+    with standin_worker() as (comfy, scratch):
+        from worker.job import run_sync
 
-            bench_overhead(run_sync, comfy, args.jobs)
-        leftovers = [p for p in Path(tmp).rglob("*") if p.is_file()]
+        bench_overhead(run_sync, comfy, args.jobs)
+        leftovers = [p for p in scratch.rglob("*") if p.is_file()]
         print(f"job files left in ComfyUI's input/output dirs: {len(leftovers)}")
     bench_imports()
 

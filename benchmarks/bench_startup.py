@@ -16,12 +16,14 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: make the project importable
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_against import checkout  # noqa: E402
 from engine.files import ROOT  # noqa: E402
 from tests.support import free_port  # noqa: E402
 
@@ -58,17 +60,11 @@ def main() -> int:
     parser.add_argument("--against", default="HEAD", help="the commit to compare with (default HEAD)")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
-        other = Path(tmp) / "other"
-        subprocess.run(["git", "worktree", "add", "--detach", str(other), args.against], cwd=ROOT, check=True,
-                       capture_output=True)
-        try:
-            before, after = [], []
-            for _ in range(args.runs):
-                before.append(start_seconds(other, args.comfyui))
-                after.append(start_seconds(ROOT, args.comfyui))
-        finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(other)], cwd=ROOT, check=True)
+    with checkout(args.against) as other:
+        before, after = [], []
+        for _ in range(args.runs):
+            before.append(start_seconds(other, args.comfyui))
+            after.append(start_seconds(ROOT, args.comfyui))
     b, a = statistics.median(before), statistics.median(after)
     print(f"start to first job ready, real ComfyUI on CPU, {args.runs} runs each: {args.against} median {b:.2f} s "
           f"{[round(s, 2) for s in before]}; this checkout median {a:.2f} s {[round(s, 2) for s in after]}; "
