@@ -40,20 +40,12 @@ from playwright.async_api import Page, async_playwright
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.frontend.capture import CHROMIUM_ARGS, SETTINGS as FIRST_RUN_DONE  # noqa: E402
 from tests.frontend.library import LIBRARY, catalogue_differences  # noqa: E402
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-SETTINGS = {
-    "Comfy.TutorialCompleted": True,
-    "Comfy.InstalledVersion": "99.0.0",
-    "Comfy.Release.Version": "99.0.0",
-    "Comfy.Release.Status": "skipped",
-    "Comfy.Workflow.Persist": False,
-}
-"""First-run flags (no tutorial or template dialog at boot) and no restoring of the last session's
-workflow after a page load (it would replace the template just loaded). Every setting that affects
+SETTINGS = {**FIRST_RUN_DONE, "Comfy.Workflow.Persist": False}
+"""capture.py's first-run flags (no tutorial or template dialog at boot), and no restoring of the last
+session's workflow after a page load (it would replace the template just loaded). Every setting that affects
 how a workflow loads or exports keeps its default (``Comfy.Workflow.NamedValuesRestore`` stays off)."""
 
 RELOAD_EVERY = 40
