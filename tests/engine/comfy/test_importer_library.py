@@ -83,6 +83,12 @@ def documented(section: str) -> set[tuple[str, str, str]]:
     return rows
 
 
+def print_rate(capsys, equal: int, total: int, catalogue: str) -> None:
+    """Show the match rate in the test run's output, whatever pytest captures."""
+    with capsys.disabled():
+        print(f"\nimporter == frontend 1.45.20: {equal}/{total} templates ({100 * equal / total:.1f}%), {catalogue}")
+
+
 def test_the_capture_covers_the_whole_library_with_the_servers_catalogue():
     meta, templates = read_library()
     assert (meta["frontend"], meta["comfyui"], meta["templates"]) == ("1.45.20", "0.27.0", "0.11.2")
@@ -94,9 +100,7 @@ def test_the_capture_covers_the_whole_library_with_the_servers_catalogue():
 def test_importer_equals_the_frontend_on_at_least_95_percent_of_the_library(capsys):
     _, templates = read_library()
     equal, _ = library_differences("served")
-    with capsys.disabled():
-        print(f"\nimporter == frontend 1.45.20: {equal}/{len(templates)} templates "
-              f"({100 * equal / len(templates):.1f}%), with the catalogue the frontend had")
+    print_rate(capsys, equal, len(templates), "with the catalogue the frontend had")
     assert equal / len(templates) >= REQUIRED_RATE
 
 
@@ -111,7 +115,5 @@ def test_the_projects_catalogue_gives_exactly_the_servers_graphs(capsys):
     """spec/object_info.json keeps the server's key order, which places a dynamic combo's sub-inputs."""
     _, templates = read_library()
     equal, found = library_differences("spec")
-    with capsys.disabled():
-        print(f"importer == frontend 1.45.20: {equal}/{len(templates)} templates "
-              f"({100 * equal / len(templates):.1f}%), with spec/object_info.json")
+    print_rate(capsys, equal, len(templates), "with spec/object_info.json")
     assert (equal, found) == library_differences("served")
