@@ -133,12 +133,8 @@ def ordered_inputs(class_type: str, entry: Mapping[str, Any]) -> list[tuple[str,
     found: list[tuple[str, list]] = []
     for section in ("required", "optional"):
         inputs = sections.get(section, {})
-        names = order.get(section, list(inputs)) if order else list(inputs)
-        found += [(name, inputs[name]) for name in names if name in inputs]
+        found += [(name, inputs[name]) for name in order.get(section, inputs) if name in inputs]
     seen = {name for name, _ in found}
-    if not order:
-        found = [(n, s) for section in ("required", "optional") for n, s in sections.get(section, {}).items()]
-        seen = {name for name, _ in found}
     found += [(n, s) for section in ("required", "optional") for n, s in sections.get(section, {}).items()
               if n not in seen]
     required = sections.get("required", {})
