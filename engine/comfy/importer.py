@@ -36,6 +36,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from .. import files
 from ..errors import WorkflowImportError
+from ..graph import is_link
 from . import frontend_widgets as fw
 from . import input_spec as ispec
 from .frontend_widgets import MISSING, Widget
@@ -146,18 +147,13 @@ def convert(ui: dict, catalog: dict, enable: Iterable[str] = (), display_names: 
     _check_enable(ctx.enabled, entries)
     graph = {e.exec_id: _api_node(ctx, e) for e in entries if _is_emitted(ctx, e)}
     for node in graph.values():  # a link into a node the export left out is dropped
-        node["inputs"] = {k: v for k, v in node["inputs"].items() if not _is_link(v) or v[0] in graph}
+        node["inputs"] = {k: v for k, v in node["inputs"].items() if not is_link(v) or v[0] in graph}
     return {node_id: graph[node_id] for node_id in sorted(graph, key=_natural_key)}
 
 
 def dumps(graph: dict) -> str:
     """The canonical text of an API graph: indented, UTF-8 as is, newline-terminated (diffs well)."""
     return json.dumps(graph, indent=2, ensure_ascii=False) + "\n"
-
-
-def _is_link(value: Any) -> bool:
-    """An API input that is a link [node id, output slot]."""
-    return isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)
 
 
 def _natural_key(node_id: str) -> tuple:
