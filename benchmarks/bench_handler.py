@@ -20,17 +20,13 @@ from pathlib import Path
 from typing import Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: make the project importable
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench_render import percentile  # noqa: E402
 from engine.files import ROOT  # noqa: E402
 from tests.support.comfyui_standin import ComfyStandIn, Scenario  # noqa: E402
 
 SMOKE = {"workflow": "smoke", "width": 32, "height": 32, "frames": 8}
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
 @contextmanager

@@ -19,15 +19,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: make engine/ and tests/ importable
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench_render import percentile  # noqa: E402
 from engine.comfy.importer import WorkflowImportError, convert, load_display_names  # noqa: E402
 from tests.frontend.library import read_library  # noqa: E402
-
-
-def percentile(samples: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
 def node_count(ui: dict) -> int:
